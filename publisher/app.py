@@ -1,0 +1,43 @@
+"""The composition root: settings → database → stores and services.
+
+Nothing else in publisher builds these; the CLI, the web app and the workers each make one ``App``
+(tests make theirs with the settings they need), so there are no module-level globals to patch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from publisher.article_store import ArticleStore
+from publisher.db import Database
+from publisher.ingest import IngestLine, ingest_paths
+from publisher.settings import Settings
+
+
+class App:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.load()
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.sqlalchemy_url)
+
+    @cached_property
+    def articles(self) -> ArticleStore:
+        return ArticleStore(self.db)
+
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        published_at: datetime | None = None,
+        dry_run: bool = False,
+    ) -> Iterable[IngestLine]:
+        yield from ingest_paths(self.articles, paths, published_at=published_at, dry_run=dry_run)
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()

@@ -1,0 +1,248 @@
+"""The article: what the newsroom publishes, as every other part of publisher sees it.
+
+An ``Article`` is plain, immutable data. Parsers build one from a file (without dates); the store
+adds ``published_at``/``updated_at`` and the ``guid`` fixed at first publication.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from publisher.errors import IngestError
+from publisher.sanitize import sanitize_html
+from publisher.text import clean_text, one_line, slugify
+
+# The exact keys of an article's JSON, in order (an interface: scripts read them).
+JSON_KEYS = (
+    "slug",
+    "title",
+    "section",
+    "top_story",
+    "source",
+    "dateline",
+    "authors",
+    "edition",
+    "summary",
+    "quick_looks_title",
+    "quick_looks",
+    "body_html",
+    "image",
+    "published_at",
+    "updated_at",
+)
+
+_AUTHOR_SEPARATORS = re.compile(r"\s*(?:,|&|\band\b)\s*")
+MAX_TITLE = 300
+MAX_SLUG = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    alt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    slug: str
+    title: str
+    section: str
+    top_story: bool = False
+    source: str = ""
+    dateline: str = ""
+    authors: tuple[str, ...] = ()
+    edition: str = ""
+    summary: str = ""
+    quick_looks_title: str = ""
+    quick_looks: tuple[str, ...] = ()
+    body_html: str = ""
+    image: Image | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    # Fixed at first publication; feeds use it as the item id, whatever happens to slug or site URL.
+    guid: str | None = field(default=None, compare=False)
+    retracted_at: datetime | None = field(default=None, compare=False)
+
+    @property
+    def section_slug(self) -> str:
+        return section_slug(self.section)
+
+    @property
+    def lead_bullet(self) -> str:
+        return self.quick_looks[0] if self.quick_looks else self.summary
+
+    def content_hash(self) -> str:
+        """A digest of what a reader sees; equal hashes mean a re-ingest changes nothing."""
+        content = {k: v for k, v in self.to_json().items() if k not in ("published_at", "updated_at")}
+        encoded = json.dumps(content, ensure_ascii=False, sort_keys=True).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "section": self.section,
+            "top_story": self.top_story,
+            "source": self.source,
+            "dateline": self.dateline,
+            "authors": list(self.authors),
+            "edition": self.edition,
+            "summary": self.summary,
+            "quick_looks_title": self.quick_looks_title,
+            "quick_looks": list(self.quick_looks),
+            "body_html": self.body_html,
+            "image": {"url": self.image.url, "alt": self.image.alt} if self.image else None,
+            "published_at": iso_utc(self.published_at),
+            "updated_at": iso_utc(self.updated_at),
+        }
+
+    def with_dates(self, published_at: datetime, updated_at: datetime) -> Article:
+        return replace(self, published_at=published_at, updated_at=updated_at)
+
+
+def section_slug(section: str) -> str:
+    return slugify(section) or "general"
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """``2026-11-25T07:00:00Z``: ISO 8601 in UTC, whole seconds."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str, *, field_name: str = "published_at") -> datetime:
+    """Parse an ISO 8601 timestamp; a naive one is taken as UTC."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise IngestError(f"not an ISO 8601 date-time: {value!r}", field=field_name) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def split_authors(value: str) -> tuple[str, ...]:
+    """``"A. Name and B. Name"`` or ``"A, B & C"`` → a tuple of names."""
+    parts = _AUTHOR_SEPARATORS.split(one_line(value))
+    return tuple(p for p in (part.strip() for part in parts) if p)
+
+
+# -- building an article from a mapping (JSON objects, YAML front matter) ---------------------------
+
+
+def article_from_mapping(data: Mapping[str, Any], *, body_html: str | None = None) -> Article:
+    """Validate untrusted fields into an Article; errors name the field.
+
+    ``body_html`` overrides ``data["body_html"]`` (Markdown bodies are rendered by the caller).
+    Unknown keys are refused so that a typo (``quick_look``) is not silently dropped.
+    """
+    if not isinstance(data, Mapping):
+        raise IngestError(f"expected an article object, got {type(data).__name__}")
+    allowed = set(JSON_KEYS) | {"body_markdown"}
+    for key in data:
+        if key not in allowed:
+            raise IngestError("unknown field", field=str(key))
+
+    title = _text(data, "title", required=True)
+    if len(title) > MAX_TITLE:
+        raise IngestError(f"longer than {MAX_TITLE} characters", field="title")
+    section = _text(data, "section", required=True)
+    slug = _text(data, "slug") or slugify(title, MAX_SLUG)
+    if not slug or slug != slugify(slug, MAX_SLUG):
+        raise IngestError(
+            "must be lowercase letters, digits and hyphens (and the title must contain some)",
+            field="slug",
+        )
+
+    authors_raw = data.get("authors", [])
+    if isinstance(authors_raw, str):
+        authors = split_authors(authors_raw)
+    else:
+        authors = tuple(one_line(a) for a in _string_list(authors_raw, "authors") if one_line(a))
+
+    top_story = data.get("top_story", False)
+    if not isinstance(top_story, bool):
+        raise IngestError("expected true or false", field="top_story")
+
+    raw_body = body_html if body_html is not None else data.get("body_html", "")
+    if not isinstance(raw_body, str):
+        raise IngestError("expected a string of HTML", field="body_html")
+
+    return Article(
+        slug=slug,
+        title=title,
+        section=section,
+        top_story=top_story,
+        source=_text(data, "source"),
+        dateline=_text(data, "dateline"),
+        authors=authors,
+        edition=_text(data, "edition"),
+        summary=_text(data, "summary"),
+        quick_looks_title=_text(data, "quick_looks_title"),
+        quick_looks=tuple(
+            b for b in (one_line(x) for x in _string_list(data.get("quick_looks", []), "quick_looks")) if b
+        ),
+        body_html=sanitize_html(raw_body),
+        image=_image(data.get("image")),
+        published_at=_datetime(data.get("published_at")),
+    )
+
+
+def _text(data: Mapping[str, Any], key: str, *, required: bool = False) -> str:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise IngestError("required", field=key)
+        return ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise IngestError(f"expected text, got {type(value).__name__}", field=key)
+    text = one_line(str(value))
+    if required and not text:
+        raise IngestError("must not be empty", field=key)
+    return text
+
+
+def _string_list(value: Any, key: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise IngestError("expected a list of strings", field=key)
+    return [clean_text(v) for v in value]
+
+
+def _datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):  # YAML front matter gives datetimes already
+        return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+    if not isinstance(value, str):
+        raise IngestError("expected an ISO 8601 date-time", field="published_at")
+    return parse_iso(value)
+
+
+def _image(value: Any) -> Image | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = {"url": value, "alt": ""}
+    if not isinstance(value, Mapping):
+        raise IngestError("expected {url, alt}", field="image")
+    url = one_line(str(value.get("url") or ""))
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise IngestError(f"not an absolute http(s) URL: {url!r}", field="image.url")
+    alt = value.get("alt", "")
+    if not isinstance(alt, str):
+        raise IngestError("expected text", field="image.alt")
+    return Image(url=url, alt=one_line(alt))
