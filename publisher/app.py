@@ -13,6 +13,7 @@ from pathlib import Path
 
 from publisher.article_store import ArticleStore
 from publisher.db import Database
+from publisher.dispatch import Dispatcher
 from publisher.ingest import IngestLine, ingest_paths
 from publisher.settings import Settings
 
@@ -28,6 +29,18 @@ class App:
     @cached_property
     def articles(self) -> ArticleStore:
         return ArticleStore(self.db)
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        """Celery when a broker is configured, in-process otherwise."""
+        if self.settings.uses_broker:
+            from publisher.celery_app import make_celery
+            from publisher.dispatch import CeleryDispatcher
+
+            return CeleryDispatcher(make_celery(self.settings))
+        from publisher.dispatch import InProcessDispatcher
+
+        return InProcessDispatcher(self)
 
     def ingest(
         self,

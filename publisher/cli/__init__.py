@@ -52,9 +52,9 @@ def print_json(value: Any) -> None:
 
 
 def _register() -> None:
-    from publisher.cli import articles, config, demo
+    from publisher.cli import articles, config, demo, serve
 
-    for module in (articles, config, demo):
+    for module in (articles, config, demo, serve):
         for command in module.COMMANDS:
             main.add_command(command)
 

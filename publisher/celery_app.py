@@ -1,0 +1,70 @@
+"""The one Celery app, configured for "never lose, never duplicate" on Redis (see NOTES.md).
+
+- JSON only; ``acks_late`` + ``task_reject_on_worker_lost``: a task whose worker dies is redelivered.
+- prefetch 1: a killed worker holds at most one unacknowledged task beyond the running one.
+- The visibility timeout is set in every place Celery 5.5+ reads it (celery #7651) and is longer
+  than any task; no ETA/countdown longer than a few minutes is ever used (celery #2481).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from publisher.settings import Settings
+from publisher.tasks import QUEUES, TaskSpec, load_all
+
+VISIBILITY_TIMEOUT = 3600  # seconds; every task is far shorter (a batch of 500 sends: ~seconds)
+
+
+def make_celery(settings: Settings) -> Celery:
+    celery = Celery("publisher", broker=settings.redis_url, set_as_current=False)
+    transport = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    celery.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
+        visibility_timeout=VISIBILITY_TIMEOUT,
+        broker_connection_retry_on_startup=True,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="editions",
+        worker_hijack_root_logger=False,
+        enable_utc=True,
+        timezone="UTC",
+    )
+    for spec in load_all().values():
+        _register(celery, settings, spec)
+    return celery
+
+
+def _register(celery: Celery, settings: Settings, spec: TaskSpec) -> None:
+    from publisher.errors import TransientDeliveryError
+
+    @celery.task(name=spec.name, queue=spec.queue, bind=True, max_retries=spec.max_retries)
+    def run(self: Any, **kwargs: Any) -> Any:
+        try:
+            return spec.func(_worker_app(settings), **kwargs)
+        except TransientDeliveryError as exc:
+            # Short, growing delays only: long countdowns are redelivered by Redis (NOTES.md).
+            raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+
+
+_APPS: dict[Settings, Any] = {}
+
+
+def _worker_app(settings: Settings) -> Any:
+    """One App per worker process, made on first use (after the fork)."""
+    from publisher.app import App
+
+    app = _APPS.get(settings)
+    if app is None:
+        app = _APPS[settings] = App(settings)
+    return app

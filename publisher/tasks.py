@@ -1,0 +1,60 @@
+"""Background tasks: plain functions of (app, **json_kwargs), registered by name and queue.
+
+A task takes ids and small JSON values, never message bodies, and calls one service. The same
+function runs in a Celery worker (``celery_app.py``) when a broker is configured and in-process
+otherwise (``dispatch.py``), so the embedded default and the distributed deployment share code.
+A task raises ``TransientDeliveryError`` (or another ``Retryable``) for what a retry may fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from publisher.app import App
+
+QUEUES = ("editions", "deliveries", "feeds")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    name: str
+    queue: str
+    func: Callable[..., Any]
+    max_retries: int = 5
+
+
+REGISTRY: dict[str, TaskSpec] = {}
+
+
+def task(
+    name: str, *, queue: str, max_retries: int = 5
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``func(app, **kwargs)`` as the task ``name`` on ``queue``."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        REGISTRY[name] = TaskSpec(name, queue, func, max_retries)
+        return func
+
+    return register
+
+
+def load_all() -> dict[str, TaskSpec]:
+    """Import every module that defines tasks, so the registry is complete."""
+    import importlib
+
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+    return REGISTRY
+
+
+# Modules defining @task functions; each feature adds its own.
+TASK_MODULES: list[str] = []
+
+
+def run_task(app: App, name: str, kwargs: dict[str, Any]) -> Any:
+    return load_all()[name].func(app, **kwargs)

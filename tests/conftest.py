@@ -1,0 +1,102 @@
+"""Shared fixtures: settings in a temp folder, a real database (SQLite and PostgreSQL), the App.
+
+PostgreSQL tests use a database created for this test session on ``PUBLISHER_TEST_POSTGRES_URL``
+(default ``postgresql://postgres@127.0.0.1:5432/postgres``) and dropped at the end; with
+``PUBLISHER_TEST_REQUIRE_SERVICES=1`` (CI) a missing server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from publisher.app import App
+from publisher.db.schema import metadata
+from publisher.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT.parent / "shared" / "samples" / "000_b6d7bebe056b17a4.txt"
+EXAMPLES = ROOT / "examples"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PUBLISHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_SERVICES = os.environ.get("PUBLISHER_TEST_REQUIRE_SERVICES") == "1"
+
+
+def _unavailable(what: str, exc: Exception) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (PUBLISHER_TEST_REQUIRE_SERVICES=1) but unavailable: {exc}")
+    pytest.skip(f"{what} unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def sample_text() -> str:
+    if not SAMPLE.exists():
+        pytest.skip(f"the shared sample is not at {SAMPLE}")
+    return SAMPLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (per xdist worker), dropped afterwards."""
+    admin_url = Settings(database_url=POSTGRES_ADMIN_URL).sqlalchemy_url
+    name = f"publisher_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        _unavailable("PostgreSQL", exc)
+    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_tables(app: App) -> None:
+    with app.db.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings rooted in tmp_path: SQLite there, feeds and outbox there, no broker."""
+
+    def make(**changes: object) -> Settings:
+        base = Settings(
+            database_url=f"sqlite:///{tmp_path / 'publisher.db'}",
+            feeds_dir=str(tmp_path / "feeds"),
+            var_dir=str(tmp_path / "var"),
+            site_url="https://news.example.com",
+            secret_key="test-secret",
+        )
+        return base.replace(**changes)
+
+    return make
+
+
+@pytest.fixture
+def app(make_settings) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    """An App on SQLite in a temp folder."""
+    application = App(make_settings())
+    yield application
+    application.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_db_app(request, make_settings) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    """The same test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        application = App(make_settings())
+    else:
+        application = App(make_settings(database_url=request.getfixturevalue("postgres_url")))
+        _empty_tables(application)
+    yield application
+    application.close()
