@@ -1,8 +1,13 @@
-"""``publisher demo``: the whole pipeline on the embedded default, in one command."""
+"""``publisher demo``: the whole pipeline on the embedded default, in one command.
+
+Each stage of the pipeline is one step function below, run in order on a fresh App whose state
+lives under ``var/demo`` (SQLite, no broker, mail into a Maildir outbox).
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -16,6 +21,26 @@ REPO_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def _examples_dir() -> Path:
     local = Path("examples")
     return local if (local / "articles").is_dir() else REPO_EXAMPLES
+
+
+def step_ingest(demo: App, examples: Path) -> bool:
+    click.secho(f"Ingest {examples / 'articles'} into {demo.settings.database_url}", bold=True)
+    ok = True
+    for line in demo.ingest([examples / "articles"]):
+        if line.ok and line.article is not None:
+            a = line.article
+            top = " (top story)" if a.top_story else ""
+            bullets = f"{len(a.quick_looks)} quick looks"
+            click.echo(f"   {line.status:<9} {a.section:<11} {a.slug}{top}, {bullets}")
+        else:
+            ok = False
+            click.echo(f"   error     {line.error}")
+    click.echo(f"   {len(demo.articles.list())} articles in {len(demo.articles.sections())} sections")
+    return ok
+
+
+# The pipeline, in order; each step prints what it did and returns False on failure.
+STEPS: list[Callable[[App, Path], bool]] = [step_ingest]
 
 
 @click.command("demo")
@@ -38,22 +63,10 @@ def demo_command(app: App, examples: Path | None) -> None:
         )
     )
     try:
-        click.secho(f"1. Ingest {examples / 'articles'} into {var / 'publisher.db'}", bold=True)
-        errors = 0
-        for line in demo.ingest([examples / "articles"]):
-            if line.ok and line.article is not None:
-                a = line.article
-                top = " (top story)" if a.top_story else ""
-                click.echo(
-                    f"   {line.status:<9} {a.section:<11} {a.slug}{top}, {len(a.quick_looks)} quick looks"
-                )
-            else:
-                errors += 1
-                click.echo(f"   error     {line.error}")
-        sections = demo.articles.sections()
-        click.echo(f"   {len(demo.articles.list())} articles in {len(sections)} sections")
-        if errors:
-            raise SystemExit(1)
+        for number, step in enumerate(STEPS, start=1):
+            click.secho(f"{number}. ", bold=True, nl=False)
+            if not step(demo, examples):
+                raise SystemExit(1)
     finally:
         demo.close()
 
