@@ -49,6 +49,27 @@ class Settings:
     site_title: str = _setting("Newslooks", "the publication's name in feeds and email")
     language: str = _setting("en", "content language of feeds and email")
     var_dir: str = _setting("var", "local state of the embedded default (database, outbox)")
+    # The Morning Edition email (publisher/edition, publisher/mail/message.py).
+    edition_names: str = _setting(
+        "morning=Morning Edition", "edition names and their titles: name=Title, comma-separated"
+    )
+    edition_cutoff: str = _setting("07:00", "an edition's cut-off time, HH:MM in edition_timezone")
+    edition_timezone: str = _setting("UTC", "IANA time zone of edition dates and cut-offs")
+    edition_window_hours: int = _setting(24, "hours before the cut-off from which an edition takes articles")
+    edition_sections: str = _setting(
+        "World,US News,Business,Technology,Science,Health,Sports",
+        "section order in an edition, comma-separated; sections not named follow alphabetically",
+    )
+    edition_max_articles: int = _setting(12, "most articles in one edition")
+    mail_from: str = _setting("Newslooks <editions@news.example.com>", "From header of editions")
+    postal_address: str = _setting(
+        "Newslooks, 100 Harbor Street, Springfield, USA", "postal address printed in every email footer"
+    )
+    list_id: str = _setting("", "List-Id domain part; unset = <edition name>.<From domain>")
+    unsubscribe_mailto: str = _setting(
+        "", "address of the List-Unsubscribe mailto; unset = unsubscribe@<From domain>"
+    )
+    feedback_id: str = _setting("", "sender id for the Feedback-ID header; unset = no Feedback-ID")
 
     @classmethod
     def load(
