@@ -39,6 +39,7 @@ JSON_KEYS = (
 )
 
 _AUTHOR_SEPARATORS = re.compile(r"\s*(?:,|&|\band\b)\s*")
+_NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "md", "phd"}
 MAX_TITLE = 300
 MAX_SLUG = 80
 
@@ -134,8 +135,13 @@ def parse_iso(value: str, *, field_name: str = "published_at") -> datetime:
 
 def split_authors(value: str) -> tuple[str, ...]:
     """``"A. Name and B. Name"`` or ``"A, B & C"`` → a tuple of names."""
-    parts = _AUTHOR_SEPARATORS.split(one_line(value))
-    return tuple(p for p in (part.strip() for part in parts) if p)
+    names: list[str] = []
+    for part in (p.strip() for p in _AUTHOR_SEPARATORS.split(one_line(value))):
+        if part and names and part.rstrip(".").lower() in _NAME_SUFFIXES:
+            names[-1] = f"{names[-1]}, {part}"  # "J. Smith, Jr." is one author
+        elif part:
+            names.append(part)
+    return tuple(names)
 
 
 # -- building an article from a mapping (JSON objects, YAML front matter) ---------------------------

@@ -1,0 +1,118 @@
+"""``publisher ingest``, ``articles`` and ``config`` through the real command line (click's runner)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from publisher.cli import main
+from tests.conftest import EXAMPLES, SAMPLE
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    for name in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "CONFIG", "FEEDS_DIR", "VAR_DIR"):
+        monkeypatch.delenv(f"PUBLISHER_{name}", raising=False)
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("PUBLISHER_FEEDS_DIR", str(tmp_path / "feeds"))
+    monkeypatch.setenv("PUBLISHER_VAR_DIR", str(tmp_path / "var"))
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+def test_ingest_sample_then_reingest(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    shutil.copy(SAMPLE, tmp_path / "nato.txt")
+    out = cli("ingest", "--published-at", "2026-11-25T06:00:00Z", str(tmp_path / "nato.txt"))
+    assert f"created    {tmp_path / 'nato.txt'}  natos-rutte-opposes-eu-breakaway-from-us" in out
+    assert "unchanged" in cli("ingest", str(tmp_path / "nato.txt"))
+
+    shown = json.loads(cli("articles", "show", "natos-rutte-opposes-eu-breakaway-from-us", "--json"))
+    assert shown["published_at"] == "2026-11-25T06:00:00Z"
+    assert shown["top_story"] is True and len(shown["quick_looks"]) == 9
+
+    edited = SAMPLE.read_text(encoding="utf-8").replace("firmly dismissed", "flatly dismissed")
+    (tmp_path / "nato.txt").write_text(edited, encoding="utf-8")
+    assert "updated    " in cli("ingest", str(tmp_path / "nato.txt"))
+    again = json.loads(cli("articles", "show", "natos-rutte-opposes-eu-breakaway-from-us", "--json"))
+    assert again["published_at"] == "2026-11-25T06:00:00Z"
+    assert again["updated_at"] > again["published_at"]
+    assert "flatly dismissed" in again["body_html"]
+
+
+def test_a_bad_file_fails_alone_and_the_good_ones_are_stored(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SAMPLE, folder / "good.txt")
+    (folder / "bad.txt").write_text("World\n\nHeadline\n\nA paragraph, no byline.\n", encoding="utf-8")
+    (folder / "latin1.txt").write_bytes("World\n\nCaf\xe9\n".encode("latin-1"))
+    (folder / "notes.csv").write_text("ignored", encoding="utf-8")  # not an article suffix
+    out = cli("ingest", str(folder), code=1)
+    assert f"error      {folder / 'bad.txt'}: line 5: no byline line found" in out
+    assert f"error      {folder / 'latin1.txt'}: line 3: not UTF-8 text (byte 0xe9)" in out
+    assert "created    " in out and "notes.csv" not in out
+    assert "Traceback" not in out
+    listed = json.loads(cli("articles", "list", "--json"))
+    assert [a["slug"] for a in listed] == ["natos-rutte-opposes-eu-breakaway-from-us"]
+
+
+def test_dry_run_and_missing_path(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = cli("ingest", "--dry-run", str(SAMPLE))
+    assert "created" in out and "dry run: nothing stored" in out
+    assert json.loads(cli("articles", "list", "--json")) == []
+    assert "no such file or folder" in cli("ingest", str(tmp_path / "nope.txt"), code=1)
+
+
+def test_bad_published_at_is_a_usage_error(cli) -> None:  # type: ignore[no-untyped-def]
+    out = cli("ingest", "--published-at", "tomorrow", str(SAMPLE), code=2)
+    assert "Invalid value for '--published-at'" in out
+
+
+@pytest.mark.skipif(not (EXAMPLES / "articles").is_dir(), reason="examples not present")
+def test_examples_list_by_section_and_retract(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("ingest", str(EXAMPLES / "articles"))
+    everything = json.loads(cli("articles", "list", "--json"))
+    assert len(everything) >= 8
+    assert len({a["section"] for a in everything}) >= 4
+    assert any(not a["quick_looks"] for a in everything)
+    world = json.loads(cli("articles", "list", "--section", "World", "--json"))
+    assert world and all(a["section"] == "World" for a in world)
+    slug = world[0]["slug"]
+    assert f"retracted  {slug}" in cli("articles", "retract", slug)
+    assert slug not in cli("articles", "list")
+    assert "no article with slug" in cli("articles", "retract", "no-such-slug", code=1)
+
+
+def test_config_masks_secrets(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PUBLISHER_SMTP_URL", "smtp://mailer:hunter2@127.0.0.1:2525")
+    monkeypatch.setenv("PUBLISHER_API_TOKEN", "tok-123")
+    monkeypatch.setenv("PUBLISHER_SECRET_KEY", "s3cret")
+    settings = json.loads(cli("config", "--json"))
+    assert settings["PUBLISHER_SMTP_URL"] == "smtp://mailer:***@127.0.0.1:2525"
+    assert settings["PUBLISHER_API_TOKEN"] == "***"
+    assert settings["PUBLISHER_SECRET_KEY"] == "***"
+    assert settings["PUBLISHER_SITE_URL"] == "http://localhost:8000"
+    assert "hunter2" not in cli("config") and "s3cret" not in cli("config")
+
+
+def test_a_bad_setting_is_a_clear_error(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PUBLISHER_FEED_ITEMS", "lots")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 2
+    assert "PUBLISHER_FEED_ITEMS: expected a whole number, got 'lots'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_db_upgrade(cli) -> None:  # type: ignore[no-untyped-def]
+    assert "migrated from empty to" in cli("db", "upgrade")
+    assert "already at revision" in cli("db", "upgrade")
