@@ -48,5 +48,5 @@ def test_errors_name_the_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown setting 'feed_itemz'"):
         Settings.load({}, config_file=config)
     config.write_text("feed_items = [\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="publisher.toml"):
+    with pytest.raises(ConfigError, match=r"publisher\.toml"):
         Settings.load({}, config_file=config)
