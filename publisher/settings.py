@@ -70,6 +70,20 @@ class Settings:
         "", "address of the List-Unsubscribe mailto; unset = unsubscribe@<From domain>"
     )
     feedback_id: str = _setting("", "sender id for the Feedback-ID header; unset = no Feedback-ID")
+    # Delivery (publisher/delivery, publisher/mail): the ledger, SMTP, DKIM, rate limit.
+    redis_prefix: str = _setting("", "prefix of every Redis key publisher uses (several installs, one Redis)")
+    smtp_timeout: int = _setting(30, "seconds before a silent SMTP server counts as a dropped connection")
+    smtp_retries: int = _setting(5, "retries of one message after a 4xx reply or a dropped connection")
+    smtp_retry_delay: float = _setting(1.0, "first retry delay, seconds; doubles per retry, with jitter")
+    delivery_batch_size: int = _setting(500, "ledger rows per send task")
+    delivery_lease: int = _setting(60, "seconds after which a queued or sending row is taken up again")
+    delivery_stuck_policy: str = _setting(
+        "resend", "a row found in 'sending' past its lease: resend (at most one duplicate) or skip"
+    )
+    rate_limit: float = _setting(0.0, "messages per second across all workers (Redis token bucket); 0 = off")
+    dkim_key_file: str = _setting("", "PEM private key to DKIM-sign with; unset = no DKIM", secret=True)
+    dkim_selector: str = _setting("", "DKIM selector (s=)")
+    dkim_domain: str = _setting("", "DKIM signing domain (d=)")
 
     @classmethod
     def load(
