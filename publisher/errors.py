@@ -67,7 +67,13 @@ class RenderError(PublisherError):
 
 
 class DeliveryError(PublisherError):
-    pass
+    """``code`` is the SMTP reply code (None for a dropped connection); ``bounce`` is True for a
+    hard bounce of the recipient (550/551/553 on RCPT), which marks the subscriber bounced."""
+
+    def __init__(self, reason: str, *, code: int | None = None, bounce: bool = False) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.bounce = bounce
 
 
 class TransientDeliveryError(DeliveryError):
