@@ -66,3 +66,70 @@ articles = sa.Table(
     sa.Column("retracted_at", UTCDateTime, nullable=True),
     sa.Index("ix_articles_live_published", "retracted_at", "published_at"),
 )
+
+# Subscribers of the email editions (publisher/subscribers). ``email_key`` is the address lower-cased:
+# the unique key, so "Ann@Example.com" and "ann@example.com" are one subscriber. AUTOINCREMENT on
+# SQLite too: ids are never reused, so an old unsubscribe token can never reach a new subscriber.
+subscribers = sa.Table(
+    "subscribers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("email_key", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False, default=""),
+    sa.Column("timezone", sa.String(64), nullable=False, default="UTC"),
+    # Section names as given, ";"-joined, and their slugs as "|a|b|" so one LIKE matches a section.
+    sa.Column("sections", sa.Text, nullable=False, default=""),
+    sa.Column("section_keys", sa.Text, nullable=False, default=""),
+    sa.Column("status", sa.String(16), nullable=False, default="active"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("unsubscribed_at", UTCDateTime, nullable=True),
+    sa.Column("bounced_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Index("ix_subscribers_status", "status"),
+    sqlite_autoincrement=True,
+)
+
+# One row per edition sent (or to be sent); its articles are frozen here when it is created.
+editions = sa.Table(
+    "editions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("cutoff", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="draft"),
+    # Slugs of the edition's pool in edition order; a section selection picks from it.
+    sa.Column("article_slugs", sa.JSON, nullable=False),
+    sa.Column("section_keys", sa.JSON, nullable=False),
+    sa.Column("max_articles", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Index("ix_editions_name_date", "name", "date"),
+)
+
+# The delivery ledger: one row per (edition, subscriber), the single source of truth of who got what.
+# ``claimed_at`` is the start of the current lease (queued or sending); ``due_at`` lets a scheduler
+# hold a row until a given time (NULL = as soon as possible).
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("edition_id", sa.Integer, sa.ForeignKey("editions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("status", sa.String(16), nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("message_id", sa.String(255), nullable=True),
+    sa.Column("claimed_at", UTCDateTime, nullable=True),
+    sa.Column("due_at", UTCDateTime, nullable=True),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("edition_id", "subscriber_id"),
+    sa.Index("ix_deliveries_edition_status", "edition_id", "status", "claimed_at"),
+    sa.Index("ix_deliveries_status_claimed", "status", "claimed_at"),
+    sa.Index("ix_deliveries_subscriber_id", "subscriber_id"),
+)
