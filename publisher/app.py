@@ -15,6 +15,7 @@ from publisher.article_store import ArticleStore
 from publisher.db import Database
 from publisher.dispatch import Dispatcher
 from publisher.ingest import IngestLine, ingest_paths
+from publisher.schedule.store import ScheduleStore
 from publisher.settings import Settings
 
 
@@ -29,6 +30,10 @@ class App:
     @cached_property
     def articles(self) -> ArticleStore:
         return ArticleStore(self.db)
+
+    @cached_property
+    def schedules(self) -> ScheduleStore:
+        return ScheduleStore(self.db)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

@@ -5,6 +5,7 @@
     ├── IngestError                 an article that cannot be read (names file, line or field)
     ├── FeedError                   a feed that cannot be built
     ├── RenderError                 an email that cannot be rendered
+    ├── ScheduleError               a bad schedule: time, days, zone, or a name taken or unknown
     └── DeliveryError               a message that could not be handed to the mail server
         ├── TransientDeliveryError  try again later (SMTP 4xx, dropped connection)
         └── PermanentDeliveryError  do not retry (SMTP 5xx)
@@ -63,6 +64,10 @@ class FeedError(PublisherError):
 
 
 class RenderError(PublisherError):
+    pass
+
+
+class ScheduleError(PublisherError, ValueError):
     pass
 
 

@@ -133,3 +133,24 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_status_claimed", "status", "claimed_at"),
     sa.Index("ix_deliveries_subscriber_id", "subscriber_id"),
 )
+
+# Schedules are data, changed at run time: an edition at a local time on some days (in each
+# subscriber's zone or one fixed zone), or a feed refresh every N minutes. The beat's sweep reads them.
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # edition | feeds
+    sa.Column("edition_name", sa.String(64), nullable=False, default=""),
+    sa.Column("send_time", sa.String(5), nullable=True),  # HH:MM local
+    sa.Column("days", sa.String(40), nullable=False, default="daily"),
+    sa.Column("timezone", sa.String(64), nullable=False, default="subscriber"),
+    sa.Column("sections", sa.JSON, nullable=False),
+    sa.Column("window_hours", sa.Integer, nullable=True),
+    sa.Column("interval_minutes", sa.Integer, nullable=True),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("last_run_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

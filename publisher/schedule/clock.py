@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from publisher.errors import ScheduleError
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -24,7 +26,7 @@ EARLIEST_OFFSET = timedelta(hours=14)
 LATEST_OFFSET = timedelta(hours=12)
 
 
-class ClockError(ValueError):
+class ClockError(ScheduleError):
     """A bad time, day list or zone; the message names the value."""
 
 
