@@ -154,3 +154,15 @@ schedules = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Timings that processes report for /metrics (the web process serves them, others measure them):
+# the last value and a running count and sum per name.
+runtime_stats = sa.Table(
+    "runtime_stats",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("last", sa.Float, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
