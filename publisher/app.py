@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publisher.article_store import ArticleStore
 from publisher.db import Database
@@ -17,6 +18,13 @@ from publisher.dispatch import Dispatcher
 from publisher.ingest import IngestLine, ingest_paths
 from publisher.schedule.store import ScheduleStore
 from publisher.settings import Settings
+
+if TYPE_CHECKING:
+    from publisher.delivery.ratelimit import RateLimiter
+    from publisher.delivery.service import DeliveryService
+    from publisher.mail.dkim import DkimSigner
+    from publisher.mail.mailer import Mailer
+    from publisher.subscribers import SubscriberStore
 
 
 class App:
@@ -30,6 +38,42 @@ class App:
     @cached_property
     def articles(self) -> ArticleStore:
         return ArticleStore(self.db)
+
+    @cached_property
+    def subscribers(self) -> SubscriberStore:
+        from publisher.subscribers import SubscriberStore
+
+        return SubscriberStore(self.db)
+
+    @cached_property
+    def delivery(self) -> DeliveryService:
+        from publisher.delivery.service import DeliveryService
+
+        return DeliveryService(self)
+
+    @cached_property
+    def dkim_signer(self) -> DkimSigner | None:
+        from publisher.mail.dkim import DkimSigner
+
+        return DkimSigner.from_settings(self.settings)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter | None:
+        """None unless PUBLISHER_RATE_LIMIT is set; shared through Redis when there is a broker."""
+        from publisher.delivery.ratelimit import LocalTokenBucket, RedisTokenBucket
+
+        if self.settings.rate_limit <= 0:
+            return None
+        if self.settings.uses_broker:
+            key = f"{self.settings.redis_prefix}publisher:ratelimit"
+            return RedisTokenBucket(self.settings.redis_url, self.settings.rate_limit, key=key)
+        return LocalTokenBucket(self.settings.rate_limit)
+
+    def open_mailer(self) -> Mailer:
+        """A new mailer (SMTP, or the Maildir outbox by default); the caller closes it."""
+        from publisher.mail.mailer import open_mailer
+
+        return open_mailer(self.settings)
 
     @cached_property
     def schedules(self) -> ScheduleStore:

@@ -11,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from publisher.errors import ConfigError
+from publisher.errors import ConfigError, TransientDeliveryError
 from publisher.settings import Settings
+
+
+class ServerUnreachableError(TransientDeliveryError):
+    """The mail server cannot be reached at all (no connection): nothing about any recipient."""
 
 
 class Mailer(Protocol):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from publisher.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from publisher.mail.mailer import ServerUnreachableError
 
 HARD_BOUNCES = frozenset({550, 551, 553})
 
@@ -118,7 +119,7 @@ class SmtpMailer:
                 f"{t.host}:{t.port}: {exc.smtp_code} {_text(exc.smtp_error)}", code=exc.smtp_code
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise TransientDeliveryError(f"{t.host}:{t.port}: cannot connect: {exc}") from None
+            raise ServerUnreachableError(f"{t.host}:{t.port}: cannot connect: {exc}") from None
         self._conn = conn
         return conn
 

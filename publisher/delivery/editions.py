@@ -1,0 +1,129 @@
+"""Editions as sent: the articles are frozen (by slug, in edition order) when an edition is created,
+so every worker, every retry and tomorrow's status page see the same edition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from publisher.article_store import ArticleStore
+from publisher.db import Database
+from publisher.db.schema import editions as t
+from publisher.edition.selection import Edition
+
+
+@dataclass(frozen=True, slots=True)
+class EditionRecord:
+    id: int
+    name: str
+    title: str
+    date: date
+    cutoff: datetime
+    status: str  # draft → sending → sent
+    article_slugs: tuple[str, ...]
+    section_keys: tuple[str, ...]
+    max_articles: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "title": self.title,
+            "date": self.date.isoformat(),
+            "status": self.status,
+            "articles": list(self.article_slugs),
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+        }
+
+
+class EditionStore:
+    def __init__(self, db: Database, articles: ArticleStore) -> None:
+        self.db = db
+        self.articles = articles
+
+    def create(self, edition: Edition) -> int:
+        pool = edition.pool or edition.articles
+        values = {
+            "name": edition.name,
+            "title": edition.title,
+            "date": edition.date,
+            "cutoff": edition.cutoff.astimezone(UTC),
+            "status": "draft",
+            "article_slugs": [a.slug for a in pool],
+            "section_keys": sorted({a.section_slug for a in pool}),
+            "max_articles": edition.max_articles,
+            "created_at": datetime.now(UTC),
+        }
+        with self.db.begin() as conn:
+            return int(conn.execute(t.insert().values(**values).returning(t.c.id)).scalar_one())
+
+    def get(self, edition_id: int) -> EditionRecord | None:
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.id == edition_id)).mappings().first()
+        return None if row is None else _record(row)
+
+    def load(self, record: EditionRecord) -> Edition:
+        """The frozen edition with its articles as stored now (corrections show; retractions drop)."""
+        pool = []
+        for slug in record.article_slugs:
+            article = self.articles.get(slug)
+            if article is not None and article.retracted_at is None:
+                pool.append(article)
+        return Edition(
+            name=record.name,
+            title=record.title,
+            date=record.date,
+            cutoff=record.cutoff,
+            articles=tuple(pool[: record.max_articles]),
+            pool=tuple(pool),
+            max_articles=record.max_articles,
+        )
+
+    def mark_started(self, edition_id: int) -> None:
+        with self.db.begin() as conn:
+            conn.execute(
+                t.update()
+                .where(t.c.id == edition_id, t.c.status == "draft")
+                .values(status="sending", started_at=datetime.now(UTC))
+            )
+
+    def mark_finished(self, edition_id: int) -> bool:
+        with self.db.begin() as conn:
+            return bool(
+                conn.execute(
+                    t.update()
+                    .where(t.c.id == edition_id, t.c.status == "sending")
+                    .values(status="sent", finished_at=datetime.now(UTC))
+                ).rowcount
+            )
+
+
+def _record(row: Any) -> EditionRecord:
+    return EditionRecord(
+        id=row["id"],
+        name=row["name"],
+        title=row["title"],
+        date=row["date"],
+        cutoff=row["cutoff"],
+        status=row["status"],
+        article_slugs=tuple(row["article_slugs"]),
+        section_keys=tuple(row["section_keys"]),
+        max_articles=row["max_articles"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    from publisher.article import iso_utc
+
+    return iso_utc(value)

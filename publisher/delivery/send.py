@@ -1,0 +1,166 @@
+"""Send one batch of ledger rows over one mail-server connection.
+
+Per row: claim it (queued → sending; a row someone else has, or whose subscriber left, is passed
+over), fill the compiled edition for the reader, DKIM-sign, wait for the rate limit, send, record.
+
+- 4xx and dropped connections: the row is tried again after an exponential, jittered delay, up to
+  ``smtp_retries`` times, meanwhile the batch goes on with other rows; the lease is renewed at
+  each attempt and no delay is longer than half a lease. Retries used up → failed, with the reply.
+  Only when the server cannot be reached at all is the row released to 'queued' (not failed): an
+  outage must not fail a whole list; the lease sweep sends it when the server is back.
+- 5xx: failed at once, with the reply; 550/551/553 on RCPT also mark the subscriber bounced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import hmac
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+
+from publisher.delivery.ledger import BatchRow, Claim, Ledger
+from publisher.delivery.ratelimit import RateLimiter
+from publisher.edition.compile import CompiledEditions
+from publisher.edition.personalize import Recipient
+from publisher.errors import PermanentDeliveryError, RenderError, TransientDeliveryError
+from publisher.mail.dkim import DkimSigner
+from publisher.mail.mailer import Mailer, ServerUnreachableError
+from publisher.mail.message import render_message
+from publisher.settings import Settings
+from publisher.subscribers.store import SubscriberStore
+from publisher.unsubscribe import unsubscribe_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    taken: int = 0  # claimed by someone else (a duplicate task) or already done
+    released: int = 0
+    retries: int = 0
+    unreachable: str = ""  # the mail server could not be reached: the batch stopped
+
+    def to_json(self) -> dict[str, int | str]:
+        return dict(self.__dict__)
+
+
+@dataclass(order=True)
+class _Attempt:
+    due: float
+    seq: int
+    row: BatchRow = field(compare=False)
+    retry: int = field(default=0, compare=False)
+    message: bytes | None = field(default=None, compare=False)
+
+
+class BatchSender:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        subscribers: SubscriberStore,
+        compiled: CompiledEditions,
+        mailer: Mailer,
+        *,
+        signer: DkimSigner | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.subscribers = subscribers
+        self.compiled = compiled
+        self.mailer = mailer
+        self.signer = signer
+        self.limiter = limiter
+        self.sleep = sleep
+        self.envelope_from = parseaddr(settings.mail_from)[1]
+        self.max_delay = max(0.0, settings.delivery_lease / 2)
+
+    def send(self, rows: Sequence[BatchRow]) -> BatchResult:
+        result = BatchResult()
+        heap = [_Attempt(0.0, i, row) for i, row in enumerate(rows)]
+        seq = len(heap)
+        while heap:
+            attempt = heapq.heappop(heap)
+            wait = attempt.due - time.monotonic()
+            if wait > 0:
+                self.sleep(wait)
+            row = attempt.row
+            if attempt.retry == 0:
+                claim = self.ledger.claim(row.id)
+                if claim is Claim.SKIPPED:
+                    result.skipped += 1
+                    continue
+                if claim is Claim.TAKEN:
+                    result.taken += 1
+                    continue
+            message_id = self.message_id(row)
+            try:
+                if attempt.message is None:
+                    attempt.message = self.build(row, message_id)
+                if self.limiter is not None:
+                    self.limiter.acquire()
+                self.mailer.send(self.envelope_from, [row.email], attempt.message)
+            except TransientDeliveryError as exc:
+                if attempt.retry < self.settings.smtp_retries:
+                    self.ledger.note_retry(row.id, str(exc))
+                    seq += 1
+                    due = time.monotonic() + self.delay(attempt.retry)
+                    heapq.heappush(heap, _Attempt(due, seq, row, attempt.retry + 1, attempt.message))
+                    result.retries += 1
+                elif isinstance(exc, ServerUnreachableError):
+                    # Stop here: every row not yet sent goes back to 'queued', none is failed.
+                    self.ledger.release(row.id, str(exc))
+                    result.released += 1
+                    for waiting in heap:
+                        if waiting.retry > 0:
+                            self.ledger.release(waiting.row.id, str(exc))
+                            result.released += 1
+                    result.unreachable = str(exc)
+                    return result
+                else:
+                    self.ledger.mark_failed(row.id, str(exc))
+                    result.failed += 1
+            except PermanentDeliveryError as exc:
+                self.ledger.mark_failed(row.id, str(exc))
+                if exc.bounce:
+                    self.subscribers.mark_bounced(row.subscriber_id, str(exc))
+                result.failed += 1
+            except RenderError as exc:
+                self.ledger.mark_failed(row.id, f"cannot render: {exc}")
+                result.failed += 1
+            else:
+                self.ledger.mark_sent(row.id, message_id)
+                result.sent += 1
+        return result
+
+    def build(self, row: BatchRow, message_id: str) -> bytes:
+        url = unsubscribe_url(self.settings.site_url, self.settings.secret_key, row.subscriber_id)
+        # No preferences page yet: the unsubscribe page is where a reader manages the subscription.
+        recipient = Recipient(row.email, row.name, url, url)
+        message = render_message(
+            self.compiled.get(row.sections), recipient, self.settings, message_id=message_id
+        )
+        return self.signer.sign(message) if self.signer is not None else message
+
+    def message_id(self, row: BatchRow) -> str:
+        """The same for every attempt at a row: a duplicate after a crash carries the same
+        Message-ID, which lets mailbox providers and clients fold it into one."""
+        mac = hmac.new(
+            self.settings.secret_key.encode(), f"{row.edition_id}.{row.id}".encode(), hashlib.sha256
+        )
+        return f"edition{row.edition_id}.{row.id}.{mac.hexdigest()[:12]}"
+
+    def delay(self, retry: int) -> float:
+        """Exponential backoff with jitter: somewhere in [d/2, d], d = base·2^retry, capped."""
+        full = min(self.max_delay, self.settings.smtp_retry_delay * 2**retry)
+        return random.uniform(full / 2, full)
