@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from html import escape
 from typing import Any
 
 import jinja2
@@ -25,7 +26,7 @@ import mjml
 from premailer import Premailer
 
 from publisher.article import Article
-from publisher.edition.personalize import Filler, Placeholders
+from publisher.edition.personalize import ANONYMOUS_NAME, Filler, Placeholders
 from publisher.edition.selection import Edition
 from publisher.edition.templates import email_templates, template_names
 from publisher.errors import RenderError
@@ -79,7 +80,12 @@ def compile_archive_html(
 ) -> str:
     """The web archive page of an edition: no greeting, no address, no unsubscribe links."""
     env = templates or email_templates(settings.templates_dir)
-    return render_html(env, _context(edition, settings, Placeholders.fresh(), personal=False))
+    placeholders = Placeholders.fresh()
+    html = render_html(env, _context(edition, settings, placeholders, personal=False))
+    # An overriding template may use placeholders in archive mode too: fill them impersonally.
+    site = escape(settings.site_url, quote=True)
+    impersonal = {"name": ANONYMOUS_NAME, "email": "", "unsubscribe_url": site, "preferences_url": site}
+    return Filler.split(html, placeholders).fill(impersonal)
 
 
 class CompiledEditions:
@@ -178,9 +184,22 @@ def _render(env: jinja2.Environment, context: dict[str, Any], file: str) -> str:
         template = env.select_template(template_names(context["edition"].name, file))
         return template.render(context)
     except jinja2.TemplateError as exc:
-        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or file
-        line = getattr(exc, "lineno", None)
-        raise RenderError(f"{where}{f': line {line}' if line else ''}: {exc}") from None
+        where, line = _template_position(exc)
+        raise RenderError(f"{where or file}{f': line {line}' if line else ''}: {exc}") from None
+
+
+def _template_position(exc: jinja2.TemplateError) -> tuple[str | None, int | None]:
+    """The template file and line of an error; Jinja puts template frames into the traceback."""
+    where, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if where and line:
+        return where, line
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".mjml", ".txt", ".html")):
+            where, line = filename, tb.tb_lineno
+        tb = tb.tb_next
+    return where, line
 
 
 def _squeeze_blank(lines: list[str]) -> list[str]:
