@@ -21,7 +21,10 @@ VISIBILITY_TIMEOUT = 3600  # seconds; every task is far shorter (a batch of 500 
 
 def make_celery(settings: Settings) -> Celery:
     celery = Celery("publisher", broker=settings.redis_url, set_as_current=False)
-    transport = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    transport: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    if settings.redis_prefix:
+        # Every key (queues, unacked, fanout) under the prefix: several installs share one Redis.
+        transport["global_keyprefix"] = settings.redis_prefix
     celery.conf.update(
         task_serializer="json",
         accept_content=["json"],
