@@ -12,9 +12,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from publisher.article import Article
 from publisher.article_store import ArticleStore
 from publisher.db import Database
 from publisher.dispatch import Dispatcher
+from publisher.feeds import DirectoryFeedStore, FeedService
 from publisher.ingest import IngestLine, ingest_paths
 from publisher.schedule.store import ScheduleStore
 from publisher.settings import Settings
@@ -80,6 +82,10 @@ class App:
         return ScheduleStore(self.db)
 
     @cached_property
+    def feeds(self) -> FeedService:
+        return FeedService(self.settings, self.articles, DirectoryFeedStore(self.settings.feeds_dir))
+
+    @cached_property
     def dispatcher(self) -> Dispatcher:
         """Celery when a broker is configured, in-process otherwise."""
         if self.settings.uses_broker:
@@ -98,7 +104,27 @@ class App:
         published_at: datetime | None = None,
         dry_run: bool = False,
     ) -> Iterable[IngestLine]:
-        yield from ingest_paths(self.articles, paths, published_at=published_at, dry_run=dry_run)
+        from publisher.feeds.changes import SectionTrackingStore
+
+        store = SectionTrackingStore(self.articles)
+        try:
+            yield from ingest_paths(store, paths, published_at=published_at, dry_run=dry_run)
+        finally:
+            self.articles_changed(store.sections)
+
+    def retract(self, slug: str) -> Article | None:
+        """Withdraw an article (None if unknown) and take it out of the feeds."""
+        article = self.articles.retract(slug)
+        if article is not None:
+            self.articles_changed({article.section_slug})
+        return article
+
+    def articles_changed(self, sections: Iterable[str]) -> None:
+        """Articles of ``sections`` (slugs) were published, updated or retracted, and committed:
+        refresh the site feed and those sections' feeds (on the ``feeds`` queue, or in-process)."""
+        wanted = sorted(set(sections))
+        if wanted:
+            self.dispatcher.enqueue("feeds.refresh", sections=wanted)
 
     def close(self) -> None:
         if "db" in self.__dict__:

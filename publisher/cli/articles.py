@@ -90,7 +90,7 @@ def articles_show(app: App, slug: str, as_json: bool) -> None:
 @pass_app
 def articles_retract(app: App, slug: str) -> None:
     """Withdraw an article from feeds and future editions (it stays in the database)."""
-    article = app.articles.retract(slug)
+    article = app.retract(slug)
     if article is None:
         raise click.ClickException(f"no article with slug {slug!r}")
     click.echo(f"retracted  {slug}  at {iso_utc(article.retracted_at)}")

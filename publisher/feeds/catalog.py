@@ -1,0 +1,77 @@
+"""Which feeds exist: the site feed and one per section, each as RSS, Atom and JSON Feed.
+
+A ``FeedSpec`` fixes a feed's file path under ``PUBLISHER_FEEDS_DIR``, the URL it is served at (its
+self link) and what it is about; everything else about a feed is derived from its articles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from publisher.settings import Settings
+
+FORMATS = ("rss", "atom", "json")
+EXTENSIONS = {"rss": "rss", "atom": "atom", "json": "json"}
+MEDIA_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
+FEEDS_PATH = "/feeds/"  # where `publisher serve` serves PUBLISHER_FEEDS_DIR
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    format: str  # rss | atom | json
+    section: str | None  # section slug; None for the site feed
+    section_name: str | None
+    path: str  # relative to PUBLISHER_FEEDS_DIR, "/"-separated
+    url: str  # absolute URL the feed is served at: its self link
+    title: str
+    description: str
+    home_url: str  # the HTML page the feed is the alternate of
+
+
+def site_url(settings: Settings) -> str:
+    return settings.site_url.rstrip("/")
+
+
+def permalink(settings: Settings, slug: str) -> str:
+    return f"{site_url(settings)}/articles/{slug}"
+
+
+def section_page(settings: Settings, slug: str) -> str:
+    return f"{site_url(settings)}/sections/{slug}"
+
+
+def feed_path(fmt: str, section: str | None) -> str:
+    name = "index" if section is None else f"sections/{section}"
+    return f"{name}.{EXTENSIONS[fmt]}"
+
+
+def feed_specs(settings: Settings, section: str | None, section_name: str | None = None) -> list[FeedSpec]:
+    """The three formats of the site feed (``section=None``) or of one section's feed."""
+    base = site_url(settings)
+    title = settings.site_title if section is None else f"{settings.site_title}: {section_name or section}"
+    description = (
+        f"The latest articles from {settings.site_title}"
+        if section is None
+        else f"The latest {section_name or section} articles from {settings.site_title}"
+    )
+    home = f"{base}/" if section is None else section_page(settings, section)
+    specs = []
+    for fmt in FORMATS:
+        path = feed_path(fmt, section)
+        specs.append(
+            FeedSpec(fmt, section, section_name, path, f"{base}{FEEDS_PATH}{path}", title, description, home)
+        )
+    return specs
+
+
+def catalog(settings: Settings, sections: Iterable[tuple[str, str]]) -> list[FeedSpec]:
+    """Every feed: the site's, then each section's (``sections`` as (name, slug) pairs)."""
+    specs = feed_specs(settings, None)
+    for name, slug in sections:
+        specs += feed_specs(settings, slug, name)
+    return specs

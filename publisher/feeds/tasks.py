@@ -1,0 +1,31 @@
+"""Feed tasks on the ``feeds`` queue: thin adapters around FeedService and the WebSub ping."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from publisher.errors import FeedError
+from publisher.feeds.websub import ping_hub
+from publisher.tasks import task
+
+if TYPE_CHECKING:
+    from publisher.app import App
+
+
+@task("feeds.refresh", queue="feeds")
+def refresh(app: App, sections: list[str] | None = None) -> dict[str, Any]:
+    """Rebuild the site feed and ``sections``' feeds; every feed when ``sections`` is None (the
+    periodic refresh). Changed feeds are announced to the WebSub hub by a separate task."""
+    result = app.feeds.build_all() if sections is None else app.feeds.refresh(sections)
+    changed = [record.url for record in result.changed]
+    if changed and app.settings.websub_hub:
+        app.dispatcher.enqueue("feeds.websub_ping", urls=changed)
+    if result.errors:
+        raise FeedError("; ".join(result.errors))
+    return {"feeds": len(result.records), "changed": len(changed)}
+
+
+@task("feeds.websub_ping", queue="feeds", max_retries=8)
+def websub_ping(app: App, urls: list[str]) -> None:
+    if app.settings.websub_hub:
+        ping_hub(app.settings.websub_hub, urls)
