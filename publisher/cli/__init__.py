@@ -52,9 +52,9 @@ def print_json(value: Any) -> None:
 
 
 def _register() -> None:
-    from publisher.cli import articles, config, demo, schedule, serve
+    from publisher.cli import articles, config, demo, edition, schedule, serve
 
-    for module in (articles, config, demo, schedule, serve):
+    for module in (articles, config, demo, edition, schedule, serve):
         for command in module.COMMANDS:
             main.add_command(command)
 
