@@ -68,3 +68,23 @@ def test_preview_of_an_empty_day(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("edition", "preview", "--date", "2026-01-01")
     assert "0 articles" in result.stderr
     assert "No new stories in your sections this morning." in result.stdout
+
+
+def test_demo_step_writes_the_preview(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from publisher.app import App
+    from publisher.cli.demo import STEPS, step_edition_preview
+
+    assert step_edition_preview in STEPS
+    demo = App(make_settings(var_dir=str(tmp_path / "demo")))
+    (tmp_path / "demo").mkdir()
+    try:
+        list(demo.ingest([EXAMPLES / "articles"]))  # published now: the next edition takes them
+        assert step_edition_preview(demo, EXAMPLES)
+    finally:
+        demo.close()
+    assert (tmp_path / "demo/preview.html").read_text().startswith("<!doctype html>")
+    assert "QUICK LOOKS" in (tmp_path / "demo/preview.txt").read_text()
+    assert (
+        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+        in (tmp_path / "demo/preview.eml").read_bytes()
+    )

@@ -52,9 +52,9 @@ def print_json(value: Any) -> None:
 
 
 def _register() -> None:
-    from publisher.cli import articles, config, demo, edition, schedule, serve
+    from publisher.cli import articles, config, delivery, demo, edition, schedule, serve, subscribers, worker
 
-    for module in (articles, config, demo, edition, schedule, serve):
+    for module in (articles, config, delivery, demo, edition, schedule, serve, subscribers, worker):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -39,8 +39,23 @@ def step_ingest(demo: App, examples: Path) -> bool:
     return ok
 
 
+def step_edition_preview(demo: App, _examples: Path) -> bool:
+    from publisher.edition.preview import build_preview
+
+    preview = build_preview(demo.articles, demo.settings)
+    edition = preview.compiled.edition
+    click.secho(f"Preview the {edition.title} of {edition.date.isoformat()} for a sample reader", bold=True)
+    click.echo(f"   {len(edition.articles)} articles, subject: {preview.compiled.subject}")
+    var = Path(demo.settings.var_dir)
+    for name, data in (("preview.html", preview.html.encode()), ("preview.txt", preview.text.encode()),
+                       ("preview.eml", preview.eml)):  # fmt: skip
+        (var / name).write_bytes(data)
+        click.echo(f"   wrote {var / name} ({len(data):,} bytes)")
+    return bool(edition.articles)
+
+
 # The pipeline, in order; each step prints what it did and returns False on failure.
-STEPS: list[Callable[[App, Path], bool]] = [step_ingest]
+STEPS: list[Callable[[App, Path], bool]] = [step_ingest, step_edition_preview]
 
 
 @click.command("demo")
