@@ -20,6 +20,7 @@ from publisher.feeds import DirectoryFeedStore, FeedService
 from publisher.ingest import IngestLine, ingest_paths
 from publisher.schedule.store import ScheduleStore
 from publisher.settings import Settings
+from publisher.stats import StatsStore
 
 if TYPE_CHECKING:
     from publisher.delivery.ratelimit import RateLimiter
@@ -76,6 +77,10 @@ class App:
         from publisher.mail.mailer import open_mailer
 
         return open_mailer(self.settings)
+
+    @cached_property
+    def stats(self) -> StatsStore:
+        return StatsStore(self.db)
 
     @cached_property
     def schedules(self) -> ScheduleStore:
