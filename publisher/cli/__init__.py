@@ -52,9 +52,20 @@ def print_json(value: Any) -> None:
 
 
 def _register() -> None:
-    from publisher.cli import articles, config, delivery, demo, edition, schedule, serve, subscribers, worker
+    from publisher.cli import (
+        articles,
+        config,
+        delivery,
+        demo,
+        edition,
+        feeds,
+        schedule,
+        serve,
+        subscribers,
+        worker,
+    )
 
-    for module in (articles, config, delivery, demo, edition, schedule, serve, subscribers, worker):
+    for module in (articles, config, delivery, demo, edition, feeds, schedule, serve, subscribers, worker):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -54,8 +54,29 @@ def step_edition_preview(demo: App, _examples: Path) -> bool:
     return bool(edition.articles)
 
 
+def step_feeds(demo: App, _examples: Path) -> bool:
+    result = demo.feeds.build_all()
+    feeds_dir = Path(demo.settings.feeds_dir)
+    click.secho(f"Build the feeds into {feeds_dir}", bold=True)
+    for record in result.records:
+        if record.section is None:
+            where = f"{feeds_dir / record.path}  ->  {record.url}"
+            click.echo(f"   {record.format:<4} {record.items:>2} items  {where}")
+    sections = {r.section: r for r in result.records if r.section is not None}
+    for slug, record in sections.items():
+        stem = record.path.rsplit(".", 1)[0]
+        click.echo(f"   {record.items:>7} items  {feeds_dir / stem}.{{rss,atom,json}}  (section {slug})")
+    for error in result.errors:
+        click.echo(f"   error     {error}")
+    click.echo(
+        f"   serve them: PUBLISHER_DATABASE_URL={demo.settings.database_url} "
+        f"PUBLISHER_FEEDS_DIR={feeds_dir} publisher serve"
+    )
+    return bool(result.records) and not result.errors
+
+
 # The pipeline, in order; each step prints what it did and returns False on failure.
-STEPS: list[Callable[[App, Path], bool]] = [step_ingest, step_edition_preview]
+STEPS: list[Callable[[App, Path], bool]] = [step_ingest, step_feeds, step_edition_preview]
 
 
 @click.command("demo")
@@ -75,6 +96,7 @@ def demo_command(app: App, examples: Path | None) -> None:
             redis_url="",
             smtp_url="",
             var_dir=str(var),
+            feeds_dir=str(var / "feeds"),
         )
     )
     try:
