@@ -6,14 +6,14 @@ Nothing else in publisher builds these; the CLI, the web app and the workers eac
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from publisher.article import Article
-from publisher.article_store import ArticleStore
+from publisher.article_store import ArticleStore, Saved
 from publisher.db import Database
 from publisher.dispatch import Dispatcher
 from publisher.feeds import DirectoryFeedStore, FeedService
@@ -114,6 +114,16 @@ class App:
         store = SectionTrackingStore(self.articles)
         try:
             yield from ingest_paths(store, paths, published_at=published_at, dry_run=dry_run)
+        finally:
+            self.articles_changed(store.sections)
+
+    def publish(self, articles: Sequence[Article], *, published_at: datetime | None = None) -> list[Saved]:
+        """Save articles given as data (the ops API) and refresh the feeds they touch."""
+        from publisher.feeds.changes import SectionTrackingStore
+
+        store = SectionTrackingStore(self.articles)
+        try:
+            return store.save_many(articles, published_at=published_at)
         finally:
             self.articles_changed(store.sections)
 

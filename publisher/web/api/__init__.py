@@ -46,8 +46,9 @@ def field_error(field: str, message: str, *, where: str = "body") -> HTTPExcepti
 
 
 def build_router() -> APIRouter:
-    from publisher.web.api import schedules
+    from publisher.web.api import articles, schedules
 
     router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
     router.include_router(schedules.router)
+    router.include_router(articles.router)
     return router
