@@ -12,7 +12,7 @@ from publisher.app import App
 
 
 def create_app(app: App | None = None) -> FastAPI:
-    from publisher.web import api, articles, feeds, health, metrics
+    from publisher.web import api, articles, editions, feeds, health, metrics
 
     publisher_app = app or App()
     web = FastAPI(title="publisher", version="0.1.0")
@@ -21,5 +21,6 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(metrics.router)
     web.include_router(feeds.router)
     web.include_router(articles.router)
+    web.include_router(editions.router)
     web.include_router(api.build_router())
     return web

@@ -1,0 +1,40 @@
+"""``/editions/{name}/{date}``: the web archive of an edition, the email's "View in browser" target.
+
+The page is the edition's email without the personal parts (no greeting, no address, no
+unsubscribe links). Until editions are frozen in the database (the scheduling issue), the articles
+are selected on the fly with ``load_edition``, the one definition of an edition's articles.
+An edition whose cut-off is still ahead is not shown: it is not final, and not yet sent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from publisher.edition.compile import compile_archive_html
+from publisher.edition.selection import EditionSpec, load_edition, parse_edition_names
+
+router = APIRouter()
+MAX_AGE = 300
+
+
+@router.get("/editions/{name}/{day}", response_class=HTMLResponse, include_in_schema=False)
+def edition_page(request: Request, name: str, day: str) -> HTMLResponse:
+    app = request.app.state.publisher
+    settings = app.settings
+    if name not in parse_edition_names(settings.edition_names):
+        raise HTTPException(404, f"no edition named {name!r}")
+    try:
+        edition_date = date.fromisoformat(day)
+    except ValueError:
+        raise HTTPException(404, "the date must be YYYY-MM-DD") from None
+    spec = EditionSpec.from_settings(settings, name)
+    if spec.cutoff(edition_date) > datetime.now(UTC):
+        raise HTTPException(404, "this edition has not been published yet")
+    edition = load_edition(app.articles, spec, edition_date)
+    if not edition.articles:
+        raise HTTPException(404, "no articles in this edition")
+    html = compile_archive_html(edition, settings)
+    return HTMLResponse(html, headers={"Cache-Control": f"public, max-age={MAX_AGE}"})

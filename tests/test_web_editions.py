@@ -1,0 +1,41 @@
+"""The edition web archive, served by the real ASGI app (httpx through Starlette's TestClient)."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from fastapi.testclient import TestClient
+
+from publisher.app import App
+from publisher.web import create_app
+from tests.edition_data import CUTOFF, example_articles
+
+
+@pytest.fixture
+def client(app: App):  # type: ignore[no-untyped-def]
+    app.articles.save_many(example_articles())
+    with TestClient(create_app(app)) as test_client:
+        yield test_client
+
+
+@time_machine.travel("2026-11-26T12:00:00Z", tick=False)
+def test_archive_page_without_personal_parts(client: TestClient) -> None:
+    response = client.get("/editions/morning/2026-11-25")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["cache-control"] == "public, max-age=300"
+    html = response.text
+    assert html.startswith("<!doctype html>")
+    assert "<h1" in html and "Morning Edition</h1>" in html
+    assert "Maritime Safety Quick Looks" in html
+    assert "Eleven port authorities sign the Meridian Ferry Safety Pact" in html
+    for personal in ("Good morning", "Unsubscribe", "Manage preferences", "View in browser", "reader@"):
+        assert personal not in html
+
+
+@time_machine.travel(CUTOFF.replace(minute=0, hour=6), tick=False)
+def test_unpublished_unknown_and_empty_editions_are_404(client: TestClient) -> None:
+    assert client.get("/editions/morning/2026-11-25").status_code == 404  # cut-off still ahead
+    assert client.get("/editions/evening/2026-11-24").status_code == 404
+    assert client.get("/editions/morning/yesterday").status_code == 404
+    assert client.get("/editions/morning/2026-01-01").status_code == 404
