@@ -23,6 +23,7 @@ from publisher.feeds.model import Channel, Item, make_item
 from publisher.feeds.render import render_atom, render_rss
 from publisher.feeds.store import FeedStore, etag
 from publisher.settings import Settings
+from publisher.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class FeedService:
             home_url=spec.home_url,
             self_url=spec.url,
             language=self.settings.language,
-            author=self.settings.site_title,
+            author=one_line(self.settings.site_title),
             updated=updated,
             ttl_minutes=max(1, round(self.settings.feed_max_age / 60)),
             hub=self.settings.websub_hub or None,

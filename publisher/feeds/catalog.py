@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from publisher.settings import Settings
+from publisher.text import one_line
 
 FORMATS = ("rss", "atom", "json")
 EXTENSIONS = {"rss": "rss", "atom": "atom", "json": "json"}
@@ -53,11 +54,10 @@ def feed_path(fmt: str, section: str | None) -> str:
 def feed_specs(settings: Settings, section: str | None, section_name: str | None = None) -> list[FeedSpec]:
     """The three formats of the site feed (``section=None``) or of one section's feed."""
     base = site_url(settings)
-    title = settings.site_title if section is None else f"{settings.site_title}: {section_name or section}"
+    site, name = one_line(settings.site_title), one_line(section_name or section or "")
+    title = site if section is None else f"{site}: {name}"
     description = (
-        f"The latest articles from {settings.site_title}"
-        if section is None
-        else f"The latest {section_name or section} articles from {settings.site_title}"
+        f"The latest articles from {site}" if section is None else f"The latest {name} articles from {site}"
     )
     home = f"{base}/" if section is None else section_page(settings, section)
     specs = []
