@@ -99,8 +99,9 @@ def measure_widths(html: str, widths: tuple[int, ...]) -> dict[int, dict[str, ob
     return {int(key[1:]): value for key, value in data.items()}
 
 
-def screenshot(html: str, width: int, out: Path, *, height: int = 5000) -> Path:
-    """Save a PNG of ``html`` at ``width`` px (inside a grey host window when narrower than 500)."""
+def screenshot(html: str, width: int, out: Path, *, height: int = 5000, dark: bool = False) -> Path:
+    """Save a PNG of ``html`` at ``width`` px (inside a grey host window when narrower than 500);
+    ``dark`` makes ``prefers-color-scheme: dark`` match."""
     assert CHROMIUM, "chromium is not installed"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -113,6 +114,7 @@ def screenshot(html: str, width: int, out: Path, *, height: int = 5000) -> Path:
             [
                 CHROMIUM,
                 *FLAGS,
+                *(["--force-dark-mode"] if dark else []),
                 f"--user-data-dir={folder / 'profile'}",
                 f"--window-size={max(width, 500)},{height}",
                 f"--screenshot={out.resolve()}",
