@@ -9,6 +9,9 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from publisher.edition import EditionSpec, Recipient, compile_edition, select_articles
 from publisher.edition.compile import CompiledEdition
@@ -137,8 +140,8 @@ def _with(recipient: Recipient, **changes: str) -> Recipient:
 
 
 def test_message_id_forms(compiled: CompiledEdition, settings: Settings) -> None:
-    for given in ("abc@mail.example.org", "<abc@mail.example.org>"):
-        raw = render_message(compiled, MARIA, settings, message_id=given, date=SENT)
+    for form in ("abc@mail.example.org", "<abc@mail.example.org>"):
+        raw = render_message(compiled, MARIA, settings, message_id=form, date=SENT)
         assert parse(raw)["Message-ID"] == "<abc@mail.example.org>"
     with pytest.raises(RenderError):
         render_message(compiled, MARIA, settings, message_id="a b", date=SENT)
@@ -187,3 +190,15 @@ def test_qp_chunks_concatenate(data: bytes) -> None:
     joined = chunk + qp_chunk(b"|next") + qp_chunk(data)
     expected = data.replace(b"\n", b"\r\n") + b"|next" + data.replace(b"\n", b"\r\n")
     assert binascii.a2b_qp(joined) == expected
+
+
+@settings_hypothesis(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet=st.sampled_from(list("ab =.\t\né€\r")), max_size=200), min_size=1, max_size=5)
+)
+def test_qp_chunks_concatenate_any_text(pieces: list[str]) -> None:
+    encoded = b"".join(qp_chunk(p.encode("utf-8")) for p in pieces)
+    assert all(len(line) <= 76 for line in encoded.split(b"\r\n"))
+    assert b"\n" not in encoded.replace(b"\r\n", b"")
+    expected = "".join(p.replace("\r\n", "\n") for p in pieces).replace("\n", "\r\n")
+    assert binascii.a2b_qp(encoded) == expected.encode("utf-8")
