@@ -298,3 +298,10 @@ def test_template_errors_name_the_file(tmp_path: Path) -> None:
 
 def test_date_in_words() -> None:
     assert date_in_words(DAY) == "Wednesday, November 25, 2026"
+
+
+def test_oversized_html_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    compiled = compiled_full(20, edition_max_articles=20)
+    html, _ = fill(compiled)
+    assert len(html.encode()) > 102 * 1024
+    assert "Gmail clips it after 104448" in caplog.text

@@ -34,6 +34,8 @@ from publisher.settings import Settings
 from publisher.text import one_line
 
 DOCTYPE = "<!doctype html>"
+GMAIL_CLIP_BYTES = 102 * 1024  # Gmail shows "[Message clipped]" beyond this
+log = logging.getLogger(__name__)
 # Headlines of the stories after the lead show this many of their bullets in Quick Looks.
 OTHER_BULLETS = 3
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -66,11 +68,15 @@ def compile_edition(
     placeholders = Placeholders.fresh()
     env = templates or email_templates(settings.templates_dir)
     context = _context(view, settings, placeholders, personal=True)
+    html = render_html(env, context)
+    if len(html.encode("utf-8")) > GMAIL_CLIP_BYTES:
+        log.warning("edition %s of %s: HTML is %d bytes, Gmail clips it after %d",
+                    view.name, view.date, len(html.encode("utf-8")), GMAIL_CLIP_BYTES)  # fmt: skip
     return CompiledEdition(
         edition=view,
         sections=sections,
         subject=render_subject(env, context),
-        html=Filler.split(render_html(env, context), placeholders),
+        html=Filler.split(html, placeholders),
         text=Filler.split(render_text(env, context), placeholders),
     )
 
