@@ -35,7 +35,8 @@ def etag(data: bytes) -> str:
 def safe_relative(path: str) -> PurePosixPath:
     """``sections/world.rss`` as a path that cannot leave the feeds folder."""
     rel = PurePosixPath(path)
-    if not path or rel.is_absolute() or any(part in ("", ".", "..") for part in rel.parts) or "\\" in path:
+    # Only canonical relative paths: no "..", no "/x", no "./x" or "a//b" spellings, no backslashes.
+    if str(rel) != path or rel.is_absolute() or ".." in rel.parts or path == "." or "\\" in path:
         raise FeedError(f"not a feed path: {path!r}")
     return rel
 
