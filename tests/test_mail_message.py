@@ -202,3 +202,15 @@ def test_qp_chunks_concatenate_any_text(pieces: list[str]) -> None:
     assert b"\n" not in encoded.replace(b"\r\n", b"")
     expected = "".join(p.replace("\r\n", "\n") for p in pieces).replace("\n", "\r\n")
     assert binascii.a2b_qp(encoded) == expected.encode("utf-8")
+
+
+def test_article_text_cannot_inject_headers(settings: Settings) -> None:
+    articles = example_articles()
+    # Built directly, not through the parser (which already makes titles one line).
+    articles[0] = replace(articles[0], title="Ferry pact\r\nBcc: victim@example.com\r\n\r\n<b>body</b>")
+    compiled = compile_edition(select_articles(articles, EditionSpec.from_settings(settings), DAY), settings)
+    raw = render_message(compiled, MARIA, settings, message_id="x6", date=SENT)
+    message = parse(raw)
+    assert message["Bcc"] is None
+    assert message["Subject"] == "Morning Edition: Ferry pact Bcc: victim@example.com <b>body</b>"
+    assert raw.split(b"\r\n\r\n", 1)[0].count(b"\r\nBcc") == 0
