@@ -109,14 +109,22 @@ class CompiledEditions:
         self.templates = templates
         self.compiles = 0
         self._by_articles: dict[tuple[str, ...], CompiledEdition] = {}
+        self._by_selection: dict[frozenset[str] | None, CompiledEdition] = {}
 
     def get(self, sections: Iterable[str] | None = None) -> CompiledEdition:
         chosen = frozenset(sections) if sections is not None else None
+        found = self._by_selection.get(chosen)  # the per-recipient fast path
+        if found is not None:
+            return found
         key = tuple(a.slug for a in self.edition.for_sections(chosen).articles)
-        if key not in self._by_articles:
+        found = self._by_articles.get(key)
+        if found is None:
             self.compiles += 1
-            self._by_articles[key] = compile_edition(self.edition, self.settings, chosen, self.templates)
-        return self._by_articles[key]
+            found = self._by_articles[key] = compile_edition(
+                self.edition, self.settings, chosen, self.templates
+            )
+        self._by_selection[chosen] = found
+        return found
 
 
 def render_subject(env: jinja2.Environment, context: dict[str, Any]) -> str:
