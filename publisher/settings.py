@@ -51,7 +51,8 @@ class Settings:
     var_dir: str = _setting("var", "local state of the embedded default (database, outbox)")
     # The Morning Edition email (publisher/edition, publisher/mail/message.py).
     edition_names: str = _setting(
-        "morning=Morning Edition", "edition names and their titles: name=Title, comma-separated"
+        "morning=Morning Edition",
+        "edition names and titles, comma-separated: name=Title, or name=Title@HH:MM for its own cut-off",
     )
     edition_cutoff: str = _setting("07:00", "an edition's cut-off time, HH:MM in edition_timezone")
     edition_timezone: str = _setting("UTC", "IANA time zone of edition dates and cut-offs")
