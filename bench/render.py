@@ -48,6 +48,7 @@ def twelve_articles() -> list[Article]:
             replace(
                 a.with_dates(when, when),
                 slug=f"{a.slug}-{i}",
+                title=a.title if i < len(examples) else f"Follow-up: {a.title}",
                 quick_looks=bullets,
                 image=Image(f"https://news.example.com/images/{i}.jpg", f"Photo: {a.title}"),
             )
