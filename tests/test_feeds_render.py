@@ -184,3 +184,14 @@ def test_markup_in_titles_is_text_in_every_format(app, tmp_path) -> None:
     assert atom.summary == "Says <b>bold</b> things"
     # RSS descriptions are HTML: the summary's "<b>" is escaped text there, not a tag.
     assert b"<description>Says &amp;lt;b&amp;gt;bold" in feed_bytes(app, "index.rss")
+
+
+def test_item_html_keeps_to_the_tags_the_validator_knows() -> None:
+    from publisher.feeds.content import item_html
+
+    body = '<figure><p>x</p><figcaption>Cap</figcaption></figure><h3>h</h3><a href="/a" onclick="x()">a</a>'
+    html = item_html(article(1, body_html=body, quick_looks=()), "https://news.example.com/articles/story-1")
+    assert html == (
+        "<h2>Deep Look</h2><p>x</p>Cap<h3>h</h3>"
+        '<a href="https://news.example.com/a" rel="noopener noreferrer">a</a>'
+    )
