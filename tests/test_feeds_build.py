@@ -196,3 +196,25 @@ def test_one_broken_article_is_logged_and_skipped(app, caplog) -> None:
     assert result.errors == []
     assert {r.items for r in result.records} == {1}
     assert "story-2" in caplog.text
+
+
+def test_build_and_refresh_on_sqlite_and_postgresql(any_db_app, tmp_path: Path) -> None:
+    from tests.feeds_data import write_json
+
+    app = any_db_app
+    items = [{"slug": f"s{i}", "title": f"T{i}", "section": SECTIONS[i % 3]} for i in range(6)]
+    list(app.ingest([write_json(tmp_path / "a.json", items)]))
+    before = snapshot(app)
+    assert len(before) == 12
+    items[0]["section"] = "Sports"  # s0 moves from World to Sports
+    list(app.ingest([write_json(tmp_path / "a.json", items)]))
+    after = snapshot(app)
+    assert sorted(p for p in after if after[p] != before[p]) == [
+        "index.atom", "index.json", "index.rss",
+        "sections/sports.atom", "sections/sports.json", "sections/sports.rss",
+        "sections/world.atom", "sections/world.json", "sections/world.rss",
+    ]  # fmt: skip
+    world = parse(after["sections/world.atom"][2])
+    assert world.bozo == 0
+    assert [e.title for e in world.entries] == ["T3"]
+    assert app.feeds.build_all().changed == []
