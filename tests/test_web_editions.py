@@ -39,3 +39,22 @@ def test_unpublished_unknown_and_empty_editions_are_404(client: TestClient) -> N
     assert client.get("/editions/evening/2026-11-24").status_code == 404
     assert client.get("/editions/morning/yesterday").status_code == 404
     assert client.get("/editions/morning/2026-01-01").status_code == 404
+
+
+@time_machine.travel("2026-11-26T12:00:00Z", tick=False)
+def test_a_sent_edition_is_shown_as_sent(app: App, client: TestClient) -> None:
+    from publisher.delivery.editions import EditionStore
+    from publisher.edition import EditionSpec, load_edition
+
+    spec = EditionSpec.from_settings(app.settings)
+    pinned = "amateur-astronomers-help-spot-faint-comet-near-jupiters-orbit"
+    ferry = "port-cities-sign-ferry-safety-pact-after-winter-collisions"
+    edition = load_edition(app.articles, spec, CUTOFF.date(), pins=[pinned], excludes=[ferry])
+    store = EditionStore(app.db, app.articles)
+    draft = store.create(edition)
+    html = client.get("/editions/morning/2026-11-25").text
+    assert "Maritime Safety Quick Looks" in html  # a draft is not what went out
+    store.mark_started(draft)
+    html = client.get("/editions/morning/2026-11-25").text
+    assert "Maritime Safety Quick Looks" not in html
+    assert html.index("Amateur Astronomers Help Spot Faint Comet") < html.index("City Council Approves")

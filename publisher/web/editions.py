@@ -1,20 +1,26 @@
 """``/editions/{name}/{date}``: the web archive of an edition, the email's "View in browser" target.
 
 The page is the edition's email without the personal parts (no greeting, no address, no
-unsubscribe links). Until editions are frozen in the database (the scheduling issue), the articles
-are selected on the fly with ``load_edition``, the one definition of an edition's articles.
-An edition whose cut-off is still ahead is not shown: it is not final, and not yet sent.
+unsubscribe links). An edition that was sent (frozen in the ``editions`` table by delivery) is
+shown as sent, pins and exclusions included; otherwise the articles are selected on the fly with
+``load_edition``, the one definition of an edition's articles. An edition whose cut-off is still
+ahead is not shown: it is not final, and not yet sent.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from publisher.edition.compile import compile_archive_html
-from publisher.edition.selection import EditionSpec, load_edition, parse_edition_names
+from publisher.edition.selection import Edition, EditionSpec, load_edition, parse_edition_names
+
+if TYPE_CHECKING:
+    from publisher.app import App
 
 router = APIRouter()
 MAX_AGE = 300
@@ -33,8 +39,28 @@ def edition_page(request: Request, name: str, day: str) -> HTMLResponse:
     spec = EditionSpec.from_settings(settings, name)
     if spec.cutoff(edition_date) > datetime.now(UTC):
         raise HTTPException(404, "this edition has not been published yet")
-    edition = load_edition(app.articles, spec, edition_date)
+    edition = _sent_edition(app, name, edition_date) or load_edition(app.articles, spec, edition_date)
     if not edition.articles:
         raise HTTPException(404, "no articles in this edition")
     html = compile_archive_html(edition, settings)
     return HTMLResponse(html, headers={"Cache-Control": f"public, max-age={MAX_AGE}"})
+
+
+def _sent_edition(app: App, name: str, day: date) -> Edition | None:
+    """The newest edition of that name and date that went out, as frozen by delivery."""
+    from publisher.db.schema import editions as t
+    from publisher.delivery.editions import EditionStore
+
+    query = (
+        sa.select(t.c.id)
+        .where(t.c.name == name, t.c.date == day, t.c.status != "draft")
+        .order_by(t.c.id.desc())
+        .limit(1)
+    )
+    with app.db.connect() as conn:
+        edition_id = conn.execute(query).scalar()
+    if edition_id is None:
+        return None
+    store = EditionStore(app.db, app.articles)
+    record = store.get(edition_id)
+    return store.load(record) if record is not None else None
