@@ -218,3 +218,16 @@ def test_build_and_refresh_on_sqlite_and_postgresql(any_db_app, tmp_path: Path) 
     assert world.bozo == 0
     assert [e.title for e in world.entries] == ["T3"]
     assert app.feeds.build_all().changed == []
+
+
+def test_an_empty_site_gets_valid_empty_feeds_and_unknown_sections_none(app) -> None:
+    result = app.feeds.refresh(["no-such-section"])
+    assert [(r.path, r.items) for r in result.records] == [
+        ("index.rss", 0), ("index.atom", 0), ("index.json", 0),
+    ]  # fmt: skip
+    assert sorted(snapshot(app)) == ["index.atom", "index.json", "index.rss"]
+    for path in ("index.rss", "index.atom"):
+        parsed = parse(feed_bytes(app, path))
+        assert parsed.bozo == 0
+        assert parsed.entries == []
+        assert parsed.feed.updated_parsed[:3] == (2000, 1, 1)

@@ -108,7 +108,10 @@ class FeedService:
             updated = max(item.updated for item in items)
             name = name or items[0].section
         else:
-            updated, name = self._empty_feed(section, name)
+            empty = self._empty_feed(section, name)
+            if empty is None:  # a section that never had an article: no feed to write
+                return []
+            updated, name = empty
         records = []
         for spec in feed_specs(self.settings, section, name):
             channel = self._channel(spec, updated)
@@ -128,11 +131,11 @@ class FeedService:
                 return None
         return found
 
-    def _empty_feed(self, section: str | None, name: str | None) -> tuple[datetime, str | None]:
+    def _empty_feed(self, section: str | None, name: str | None) -> tuple[datetime, str | None] | None:
         """A feed whose articles were all retracted: updated when the last one left."""
         gone = self.articles.list(section=section, include_retracted=True, limit=self.settings.feed_items)
         if not gone:
-            return NEVER_UPDATED, name
+            return (NEVER_UPDATED, name) if section is None else None
         latest = max(a.updated_at or NEVER_UPDATED for a in gone)
         return latest.replace(microsecond=0), name or gone[0].section
 
