@@ -211,11 +211,12 @@ def test_with_a_broker_the_refresh_runs_as_a_task_on_the_feeds_queue(make_settin
     app = App(settings)
     env = {**os.environ, **{f"PUBLISHER_{k.upper()}": str(getattr(settings, k)) for k in (
         "database_url", "feeds_dir", "var_dir", "site_url", "redis_url", "redis_prefix")}}  # fmt: skip
-    worker = subprocess.Popen(
-        [sys.executable, "-c", "from publisher.cli import main; main()", "worker", "-Q", "feeds",
-         "-c", "1", "--loglevel", "warning"],
-        env=env, cwd=tmp_path,
-    )  # fmt: skip
+    start_worker = (
+        "from publisher.celery_app import make_celery; from publisher.settings import Settings; "
+        "make_celery(Settings.load()).worker_main(['worker', '--pool=solo', '--queues=feeds', "
+        "'--loglevel=warning', '--without-gossip', '--without-mingle'])"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", start_worker], env=env, cwd=tmp_path)
     try:
         list(app.ingest([write_json(tmp_path / "a.json", [_item("a", "World"), _item("b", "Sports")])]))
         feed = Path(settings.feeds_dir) / "index.rss"
