@@ -1,6 +1,6 @@
-"""The email templates: ``templates/email/`` in the package, overridable file by file.
+"""The email templates: ``templates/email/`` at the top of the project, overridable file by file.
 
-``PUBLISHER_TEMPLATES_DIR`` names a folder laid out like ``publisher/templates/email/``; a file
+``PUBLISHER_TEMPLATES_DIR`` names a folder laid out like ``templates/email/``; a file
 there replaces the shipped one of the same name (a newsroom can override one partial and keep
 the rest). Edition ``evening`` uses ``evening_edition/`` where it exists, else ``morning_edition/``.
 
@@ -16,7 +16,19 @@ from pathlib import Path
 
 import jinja2
 
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "templates" / "email"
+from publisher.errors import RenderError
+
+
+def _shipped_dir() -> Path:
+    """``templates/email/`` of the source tree (an editable install), else of the working
+    directory (the Docker image keeps the project in /app)."""
+    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
+        candidate = root / "templates" / "email"
+        if candidate.is_dir():
+            return candidate
+    raise RenderError("templates/email/ not found beside the package or in the working directory")
+
+
 TEXT_WIDTH = 78
 
 
@@ -38,7 +50,7 @@ def email_templates(override_dir: str = "") -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if override_dir:
         loaders.append(jinja2.FileSystemLoader(override_dir))
-    loaders.append(jinja2.FileSystemLoader(str(SHIPPED_DIR)))
+    loaders.append(jinja2.FileSystemLoader(str(_shipped_dir())))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "html"), default=False),
