@@ -44,5 +44,6 @@ def _item(item: Item) -> dict[str, Any]:
     data["date_modified"] = iso_utc(item.updated)
     if item.authors:
         data["authors"] = [{"name": name} for name in item.authors]
-    data["tags"] = [item.section]
+    if item.section:
+        data["tags"] = [item.section]
     return data

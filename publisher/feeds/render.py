@@ -17,6 +17,7 @@ is fixed here, in two small extensions and one subclass:
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.utils import format_datetime
 from html import escape
 from typing import Any
@@ -48,7 +49,8 @@ def render_rss(channel: Channel, items: list[Item]) -> bytes:
             # RSS descriptions are HTML by convention: a summary saying "<blink>" must not become a tag.
             fe.description(escape(item.summary, quote=False))
         fe.content(item.content_html)  # content:encoded, escaped text (not CDATA: "]]>" safe)
-        fe.category(term=item.section)
+        if item.section:
+            fe.category(term=item.section)
         fe.dc.dc_creator(list(item.authors))
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
@@ -76,11 +78,12 @@ def render_atom(channel: Channel, items: list[Item]) -> bytes:
         if item.summary:
             fe.summary(item.summary, type="text")
         fe.content(item.content_html, type="html")
-        fe.category(term=item.section)
+        if item.section:
+            fe.category(term=item.section)
     return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
 
-def rfc822(value: Any) -> str:
+def rfc822(value: datetime) -> str:
     """``Wed, 25 Nov 2026 07:00:00 +0000``, locale-independent."""
     return format_datetime(value)
 
