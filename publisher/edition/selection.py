@@ -118,13 +118,15 @@ def select_articles(
     *,
     pinned: Sequence[Article] = (),
     excluded: Iterable[str] = (),
+    cutoff: datetime | None = None,
 ) -> Edition:
     """Pure selection: the articles published in the window before the cut-off, in edition order.
 
     Candidates outside the window are ignored (the store query is only an optimisation); pinned
-    articles are included whatever their date.
+    articles are included whatever their date. ``cutoff`` overrides the spec's cut-off of ``day``:
+    a scheduled edition is frozen before its first zone is due, and that instant is its cut-off.
     """
-    cutoff = spec.cutoff(day)
+    cutoff = cutoff or spec.cutoff(day)
     since = cutoff - spec.window
     skip = set(excluded)
     pins = [a for a in _unique(pinned) if a.slug not in skip and a.retracted_at is None]
@@ -158,9 +160,10 @@ def load_edition(
     *,
     pins: Sequence[str] = (),
     excludes: Iterable[str] = (),
+    cutoff: datetime | None = None,
 ) -> Edition:
     """Read the candidates of ``day``'s edition from the store and select; pins are slugs."""
-    cutoff = spec.cutoff(day)
+    cutoff = cutoff or spec.cutoff(day)
     candidates = store.list(since=(cutoff - spec.window).astimezone(UTC), until=cutoff.astimezone(UTC))
     pinned = []
     for slug in pins:
@@ -170,7 +173,7 @@ def load_edition(
         if article.retracted_at is not None:
             raise PublisherError(f"--pin: article {slug!r} is retracted")
         pinned.append(article)
-    return select_articles(candidates, spec, day, pinned=pinned, excluded=excludes)
+    return select_articles(candidates, spec, day, pinned=pinned, excluded=excludes, cutoff=cutoff)
 
 
 def parse_edition_names(value: str) -> dict[str, tuple[str, time | None]]:
