@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from publisher.delivery.service import DeliveryService
     from publisher.mail.dkim import DkimSigner
     from publisher.mail.mailer import Mailer
+    from publisher.schedule.sweep import Scheduler
     from publisher.subscribers import SubscriberStore
 
 
@@ -85,6 +86,12 @@ class App:
     @cached_property
     def schedules(self) -> ScheduleStore:
         return ScheduleStore(self.db)
+
+    @cached_property
+    def scheduler(self) -> Scheduler:
+        from publisher.schedule.sweep import Scheduler
+
+        return Scheduler(self)
 
     @cached_property
     def feeds(self) -> FeedService:

@@ -86,6 +86,18 @@ class Settings:
     dkim_selector: str = _setting("", "DKIM selector (s=)")
     dkim_domain: str = _setting("", "DKIM signing domain (d=)")
 
+    # Scheduling (publisher/schedule): the sweep run by beat every minute, or by `publisher run`.
+    schedule_lateness_hours: float = _setting(
+        3.0, "rows not sent this long after their due time are skipped and reported"
+    )
+    schedule_freeze_minutes: int = _setting(
+        10, "an edition's articles are frozen this long before its first time zone is due"
+    )
+    sweep_interval: int = _setting(60, "seconds between two sweeps of the scheduler")
+    beat_lock_timeout: int = _setting(
+        90, "seconds after which a standby beat takes over from one that stopped (celery-redbeat lock)"
+    )
+
     @classmethod
     def load(
         cls, environ: Mapping[str, str] | None = None, config_file: str | Path | None = None

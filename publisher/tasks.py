@@ -53,7 +53,7 @@ def load_all() -> dict[str, TaskSpec]:
 
 
 # Modules defining @task functions; each feature adds its own.
-TASK_MODULES: list[str] = ["publisher.feeds.tasks", "publisher.delivery.tasks"]
+TASK_MODULES: list[str] = ["publisher.feeds.tasks", "publisher.delivery.tasks", "publisher.schedule.tasks"]
 
 
 def run_task(app: App, name: str, kwargs: dict[str, Any]) -> Any:

@@ -60,12 +60,26 @@ def _register() -> None:
         edition,
         feeds,
         schedule,
+        scheduler,
         serve,
         subscribers,
         worker,
     )
 
-    for module in (articles, config, delivery, demo, edition, feeds, schedule, serve, subscribers, worker):
+    modules = (
+        articles,
+        config,
+        delivery,
+        demo,
+        edition,
+        feeds,
+        schedule,
+        scheduler,
+        serve,
+        subscribers,
+        worker,
+    )
+    for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)
 

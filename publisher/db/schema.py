@@ -107,7 +107,7 @@ editions = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
-    sa.Index("ix_editions_name_date", "name", "date"),
+    sa.Index("ix_editions_name_date", "name", "date", unique=True),  # one edition per name per day
 )
 
 # The delivery ledger: one row per (edition, subscriber), the single source of truth of who got what.

@@ -49,14 +49,14 @@ class EditionStore:
         self.db = db
         self.articles = articles
 
-    def create(self, edition: Edition) -> int:
+    def create(self, edition: Edition, *, status: str = "draft") -> int:
         pool = edition.pool or edition.articles
         values = {
             "name": edition.name,
             "title": edition.title,
             "date": edition.date,
             "cutoff": edition.cutoff.astimezone(UTC),
-            "status": "draft",
+            "status": status,
             "article_slugs": [a.slug for a in pool],
             "section_keys": sorted({a.section_slug for a in pool}),
             "max_articles": edition.max_articles,
@@ -64,6 +64,29 @@ class EditionStore:
         }
         with self.db.begin() as conn:
             return int(conn.execute(t.insert().values(**values).returning(t.c.id)).scalar_one())
+
+    def find(self, name: str, day: date) -> EditionRecord | None:
+        """The edition ``name`` of ``day``: there is at most one (a unique index says so)."""
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.name == name, t.c.date == day)).mappings().first()
+        return None if row is None else _record(row)
+
+    def create_once(self, edition: Edition, *, status: str = "draft") -> tuple[EditionRecord, bool]:
+        """The edition of that name and day, created from ``edition`` unless it exists; True when
+        this call created it. Two schedulers racing get the same edition, never two."""
+        found = self.find(edition.name, edition.date)
+        if found is None:
+            try:
+                self.create(edition, status=status)
+            except sa.exc.IntegrityError:
+                pass  # the other one won; read its edition below
+            else:
+                created = self.find(edition.name, edition.date)
+                assert created is not None
+                return created, True
+            found = self.find(edition.name, edition.date)
+        assert found is not None
+        return found, False
 
     def get(self, edition_id: int) -> EditionRecord | None:
         with self.db.connect() as conn:

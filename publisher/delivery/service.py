@@ -124,6 +124,10 @@ class DeliveryService:
                 self._compiled.popitem(last=False)
         return found
 
+    def enqueue_rows(self, edition_id: int, ids: list[int]) -> None:
+        """Send tasks for rows already marked queued (the scheduler's sweep claims due rows)."""
+        self._enqueue(edition_id, ids)
+
     def _enqueue(self, edition_id: int, ids: list[int]) -> None:
         size = max(1, self.settings.delivery_batch_size)
         for start in range(0, len(ids), size):

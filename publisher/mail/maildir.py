@@ -13,7 +13,8 @@ from pathlib import Path
 class MaildirMailer:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        # Only the parent: Maildir(create=True) makes tmp/new/cur only when the folder is new.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._box = mailbox.Maildir(str(self.path), create=True)
 
     def send(self, envelope_from: str, recipients: Sequence[str], message: bytes) -> None:

@@ -1,0 +1,131 @@
+"""The sweep: what the one beat runs every minute (``publisher run`` in the embedded default).
+
+Each sweep, idempotently and safe to run twice at once:
+1. refreshes the feeds when the feed-refresh schedule is due;
+2. creates each due day's edition of each edition schedule, freezing its articles before its first
+   time zone is due, and fills the ledger with one row per subscriber due at the schedule's local
+   time in the subscriber's zone (or the fixed zone's instant);
+3. skips rows later than the lateness limit, claims the due rows and enqueues them in batches;
+4. takes back rows whose lease expired (dead workers, lost tasks).
+Downtime is caught up by the next sweep, except what is past the lateness limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from publisher.article import iso_utc
+from publisher.delivery.editions import EditionRecord
+from publisher.edition.selection import EditionSpec, load_edition
+from publisher.schedule.clock import due_time
+from publisher.schedule.due import LIVE_EDITIONS, DueRows
+from publisher.schedule.model import EDITION, FEEDS, SUBSCRIBER, Schedule
+from publisher.schedule.plan import editions_to_create, feed_refresh_due, send_window
+
+if TYPE_CHECKING:
+    from publisher.app import App
+
+log = logging.getLogger(__name__)
+SWEEP_TASK = "schedule.sweep"
+
+
+@dataclass
+class SweepReport:
+    at: datetime
+    created: list[dict[str, Any]] = field(default_factory=list)
+    filled: int = 0
+    queued: int = 0
+    late: int = 0
+    requeued: int = 0
+    feeds_refreshed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": iso_utc(self.at),
+            "created": self.created,
+            "filled": self.filled,
+            "queued": self.queued,
+            "late": self.late,
+            "requeued": self.requeued,
+            "feeds_refreshed": self.feeds_refreshed,
+        }
+
+
+class Scheduler:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.due = DueRows(app.db)
+        self.lead = timedelta(minutes=self.settings.schedule_freeze_minutes)
+        self.lateness = timedelta(hours=self.settings.schedule_lateness_hours)
+
+    def sweep(self, now: datetime | None = None) -> SweepReport:
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        report = SweepReport(at=now)
+        with self.app.stats.timed("sweep"):
+            self.app.schedules.feed_refresh()  # the default refresh exists (pause it to stop it)
+            for schedule in self.app.schedules.list():
+                if schedule.kind == FEEDS:
+                    report.feeds_refreshed |= self._refresh_feeds(schedule, now)
+                elif schedule.kind == EDITION:
+                    for day in editions_to_create(schedule, now, lead=self.lead, lateness=self.lateness):
+                        self._edition_of_day(schedule, day, report)
+            late = self.due.skip_late(now, self.lateness.total_seconds())
+            for edition_id, count in late.items():
+                log.warning(
+                    "edition %s: %d deliveries skipped, later than the lateness limit", edition_id, count
+                )
+            report.late = sum(late.values())
+            for edition_id, ids in self.due.claim_due(now).items():
+                self.app.delivery.editions.mark_started(edition_id)
+                self.app.delivery.enqueue_rows(edition_id, ids)
+                report.queued += len(ids)
+            report.requeued = self.app.delivery.sweep()
+        return report
+
+    def due_times(self, schedule: Schedule, day: date) -> dict[str, datetime] | datetime:
+        """Each active zone's due instant (subscriber policy), or the one fixed instant."""
+        assert schedule.send_time is not None
+        if schedule.timezone != SUBSCRIBER:
+            return due_time(day, schedule.send_time, schedule.timezone).utc
+        return {zone: due_time(day, schedule.send_time, zone).utc for zone in self.due.active_zones()}
+
+    def freeze(self, schedule: Schedule, day: date) -> tuple[EditionRecord, bool]:
+        """Get or create ``day``'s edition of ``schedule``, its articles selected up to the freeze
+        time (``lead`` before the first zone is due), so consecutive editions leave no gap."""
+        store = self.app.delivery.editions
+        found = store.find(schedule.edition, day)
+        if found is not None:
+            return found, False
+        spec = EditionSpec.from_settings(self.settings, schedule.edition)
+        if schedule.window_hours:
+            spec = replace(spec, window=timedelta(hours=schedule.window_hours))
+        first, _last = send_window(schedule, day)
+        edition = load_edition(self.app.articles, spec, day, cutoff=first - self.lead)
+        if schedule.sections:
+            edition = edition.for_sections(schedule.sections)
+        record, created = store.create_once(edition, status="draft" if edition.articles else "empty")
+        if created:
+            log.info("edition %s (%s of %s) frozen with %d articles", record.id, schedule.edition, day,
+                     len(record.article_slugs))  # fmt: skip
+        return record, created
+
+    def _edition_of_day(self, schedule: Schedule, day: date, report: SweepReport) -> None:
+        record, created = self.freeze(schedule, day)
+        if created:
+            report.created.append(
+                {"schedule": schedule.name, "edition_id": record.id, "date": day.isoformat()}
+            )
+        if record.status in LIVE_EDITIONS:
+            report.filled += self.due.fill(record.id, record.section_keys, self.due_times(schedule, day))
+
+    def _refresh_feeds(self, schedule: Schedule, now: datetime) -> bool:
+        if not feed_refresh_due(schedule, now):
+            return False
+        if not self.app.schedules.mark_run(schedule.name, now, previous=schedule.last_run_at):
+            return False  # another sweep did it
+        self.app.dispatcher.enqueue("feeds.refresh")
+        return True
