@@ -138,6 +138,11 @@ class BatchSender:
             except RenderError as exc:
                 self.ledger.mark_failed(row.id, f"cannot render: {exc}")
                 result.failed += 1
+            except Exception as exc:
+                # A bug must not leave the row to be resent by every sweep: record it, go on.
+                log.exception("delivery %s: unexpected error", row.id)
+                self.ledger.mark_failed(row.id, f"internal error: {type(exc).__name__}: {exc}")
+                result.failed += 1
             else:
                 self.ledger.mark_sent(row.id, message_id)
                 result.sent += 1

@@ -9,6 +9,8 @@ import mailbox
 from collections.abc import Sequence
 from pathlib import Path
 
+from publisher.errors import TransientDeliveryError
+
 
 class MaildirMailer:
     def __init__(self, path: str | Path) -> None:
@@ -20,7 +22,10 @@ class MaildirMailer:
     def send(self, envelope_from: str, recipients: Sequence[str], message: bytes) -> None:
         # The envelope is not part of the message; Return-Path/Delivered-To record it, as an MTA would.
         envelope = f"Return-Path: <{envelope_from}>\r\nDelivered-To: {', '.join(recipients)}\r\n"
-        self._box.add(envelope.encode() + message)
+        try:
+            self._box.add(envelope.encode() + message)
+        except OSError as exc:  # a full disk is like a full mail server: try again later
+            raise TransientDeliveryError(f"outbox {self.path}: {exc}") from None
 
     def close(self) -> None:
         self._box.close()

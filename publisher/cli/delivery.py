@@ -1,0 +1,97 @@
+"""``publisher edition send`` and ``publisher edition status``: the delivery commands."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime
+
+import click
+
+from publisher.app import App
+from publisher.cli import pass_app, print_json
+from publisher.delivery.ledger import Row
+
+
+def _edition_group() -> click.Group:
+    try:
+        from publisher.cli.edition import edition_group
+    except ImportError:  # the email commands are not there: the delivery ones still are
+
+        @click.group("edition")
+        def edition_group() -> None:
+            """The Morning Edition email."""
+
+    return edition_group
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
+
+
+@click.command("send")
+@click.option("--name", default="morning", show_default=True, help="Edition name (PUBLISHER_EDITION_NAMES).")
+@click.option("--date", "day", callback=_date, help="YYYY-MM-DD (default: the next edition to go out).")
+@click.option("--wait", is_flag=True, help="Show progress and return when nothing is left pending.")
+@pass_app
+def edition_send(app: App, name: str, day: date | None, wait: bool) -> None:
+    """Send an edition now to every active subscriber; prints the edition id."""
+    from publisher.edition.selection import EditionSpec
+
+    if day is None:
+        day = EditionSpec.from_settings(app.settings, name).next_date(datetime.now(UTC))
+    edition_id = app.delivery.create_edition(name, day)
+    click.echo(edition_id)
+    queued = app.delivery.start(edition_id)
+    click.echo(f"{queued} messages queued", err=True)
+    if wait:
+        _wait(app, edition_id)
+
+
+def _wait(app: App, edition_id: int) -> None:
+    status = app.delivery.status(edition_id)
+    with click.progressbar(length=status.total, label="sending", file=click.get_text_stream("stderr")) as bar:
+        done = 0
+        while True:
+            now_done = status.total - status.open
+            bar.update(now_done - done)
+            done = now_done
+            if status.open == 0:
+                break
+            time.sleep(0.5)
+            app.delivery.sweep()  # a waiting CLI also takes back what dead workers left
+            status = app.delivery.status(edition_id)
+    _print_status(status)
+
+
+@click.command("status")
+@click.argument("edition_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def edition_status(app: App, edition_id: int, as_json: bool) -> None:
+    """Counts per status, send rate and the commonest errors of an edition."""
+    status = app.delivery.status(edition_id)
+    if as_json:
+        print_json(status.to_json())
+        return
+    _print_status(status)
+
+
+def _print_status(status) -> None:  # type: ignore[no-untyped-def]
+    e = status.edition
+    click.echo(f"edition {e.id}: {e.title} of {e.date.isoformat()}, {e.status}, {status.total} recipients")
+    click.echo("  " + ", ".join(f"{status.counts[str(s)]} {s}" for s in Row))
+    if status.rate is not None:
+        click.echo(f"  {status.rate:.1f} messages/s")
+    for reply, count in status.errors:
+        click.echo(f"  {count:>6} × {reply}")
+
+
+group = _edition_group()
+group.add_command(edition_send)
+group.add_command(edition_status)
+COMMANDS = [group]
