@@ -75,8 +75,31 @@ def step_feeds(demo: App, _examples: Path) -> bool:
     return bool(result.records) and not result.errors
 
 
+def step_deliver(demo: App, examples: Path) -> bool:
+    from datetime import UTC, datetime
+
+    from publisher.edition.selection import EditionSpec
+    from publisher.subscribers.importer import read_csv_file
+
+    csv_file = examples / "subscribers.csv"
+    click.secho(f"Import {csv_file} and deliver the Morning Edition", bold=True)
+    imported = read_csv_file(csv_file)
+    for rejected in imported.rejected:
+        click.echo(f"   rejected  line {rejected.line}: {rejected.reason}")
+    added, _ = demo.subscribers.upsert_many(imported.valid)
+    click.echo(f"   {added} subscribers added, {len(imported.rejected)} rows rejected")
+    day = EditionSpec.from_settings(demo.settings).next_date(datetime.now(UTC))
+    edition_id = demo.delivery.create_edition("morning", day)
+    demo.delivery.start(edition_id)
+    status = demo.delivery.status(edition_id)
+    counts = ", ".join(f"{n} {name}" for name, n in status.counts.items() if n)
+    click.echo(f"   edition {edition_id} ({day.isoformat()}): {counts}")
+    click.echo(f"   outbox: {demo.settings.outbox_dir}/new (Maildir; open with mutt -f)")
+    return status.open == 0 and status.counts["sent"] > 0
+
+
 # The pipeline, in order; each step prints what it did and returns False on failure.
-STEPS: list[Callable[[App, Path], bool]] = [step_ingest, step_feeds, step_edition_preview]
+STEPS: list[Callable[[App, Path], bool]] = [step_ingest, step_feeds, step_edition_preview, step_deliver]
 
 
 @click.command("demo")
