@@ -1,0 +1,76 @@
+"""A real SMTP server on loopback (aiosmtpd) that records what it accepts, and can misbehave:
+answer 451 at random, 550 for chosen addresses at RCPT, and drop connections at random."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Recorder:
+    fail_rate: float = 0.0  # 451 after DATA
+    drop_rate: float = 0.0  # connection closed instead of a reply to DATA
+    bounce: frozenset[str] = frozenset()  # 550 at RCPT
+    seed: int = 5
+    messages: list[tuple[str, bytes]] = field(default_factory=list)
+    replies: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]  # noqa: N802
+        if address in self.bounce:
+            self.replies["550"] += 1
+            return f"550 5.1.1 <{address}>: no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        roll = self._random.random()
+        if roll < self.drop_rate:
+            self.replies["drop"] += 1
+            server.transport.close()
+            return "421 gone"
+        if roll < self.drop_rate + self.fail_rate:
+            self.replies["451"] += 1
+            return "451 4.3.0 try again later"
+        with self._lock:
+            for rcpt in envelope.rcpt_tos:
+                self.messages.append((rcpt, envelope.content))
+        self.replies["250"] += 1
+        return "250 OK"
+
+    def counts(self) -> Counter[str]:
+        with self._lock:
+            return Counter(rcpt for rcpt, _ in self.messages)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SmtpServer:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.port = free_port()
+        self.controller = Controller(recorder, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()

@@ -1,0 +1,119 @@
+"""Mail senders against a real SMTP server on loopback, the Maildir outbox, and DKIM with dkimpy."""
+
+from __future__ import annotations
+
+import mailbox
+import subprocess
+from pathlib import Path
+
+import dkim
+import pytest
+
+from publisher.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from publisher.mail.dkim import DkimSigner
+from publisher.mail.maildir import MaildirMailer
+from publisher.mail.mailer import ServerUnreachableError, open_mailer
+from publisher.mail.smtp import SmtpMailer, parse_smtp_url
+from tests.smtp_recorder import Recorder, SmtpServer, free_port
+
+MESSAGE = (
+    b"From: Newslooks <editions@news.example.com>\r\nTo: ann@example.com\r\nSubject: Morning\r\n"
+    b"Date: Wed, 25 Nov 2026 07:00:00 +0000\r\nMessage-ID: <e1.1@news.example.com>\r\n"
+    b"List-Unsubscribe: <https://news.example.com/unsubscribe/1.abc>\r\n"
+    b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nHello  there,\t reader.\r\n.leading dot\r\n"
+)
+
+
+def test_parse_smtp_url() -> None:
+    t = parse_smtp_url("smtp://user%40x:p%3Ass@mail.example.com:587?starttls=1")
+    assert (t.host, t.port, t.username, t.password, t.tls, t.starttls, t.verify) == (
+        "mail.example.com", 587, "user@x", "p:ss", False, True, True,
+    )  # fmt: skip
+    s = parse_smtp_url("smtps://relay?verify=0")
+    assert (s.port, s.tls, s.starttls, s.verify) == (465, True, False, False)
+    with pytest.raises(ConfigError):
+        parse_smtp_url("http://relay")
+
+
+def test_smtp_sends_over_one_connection_and_classifies_replies() -> None:
+    recorder = Recorder(bounce=frozenset({"gone@example.com"}))
+    with SmtpServer(recorder) as server:
+        mailer = SmtpMailer.from_url(server.url, timeout=5)
+        mailer.send("bounces@news.example.com", ["ann@example.com"], MESSAGE)
+        connection = mailer._conn
+        with pytest.raises(PermanentDeliveryError) as refused:
+            mailer.send("bounces@news.example.com", ["gone@example.com"], MESSAGE)
+        assert refused.value.code == 550 and refused.value.bounce is True
+        assert str(refused.value) == "550 5.1.1 <gone@example.com>: no such user (at RCPT)"
+        mailer.send("bounces@news.example.com", ["bob@example.com"], MESSAGE)
+        assert mailer._conn is connection  # the same connection throughout
+        recorder.fail_rate = 1.0
+        with pytest.raises(TransientDeliveryError) as later:
+            mailer.send("bounces@news.example.com", ["cy@example.com"], MESSAGE)
+        assert later.value.code == 451 and str(later.value) == "451 4.3.0 try again later (at DATA)"
+        recorder.fail_rate, recorder.drop_rate = 0.0, 1.0
+        with pytest.raises(TransientDeliveryError, match=r"^connection dropped"):
+            mailer.send("bounces@news.example.com", ["cy@example.com"], MESSAGE)
+        recorder.drop_rate = 0.0
+        mailer.send("bounces@news.example.com", ["cy@example.com"], MESSAGE)  # reconnects
+        mailer.close()
+    assert [rcpt for rcpt, _ in recorder.messages] == ["ann@example.com", "bob@example.com", "cy@example.com"]
+    assert recorder.messages[0][1] == MESSAGE  # dot-stuffing undone by the server: byte for byte
+
+
+def test_unreachable_server() -> None:
+    mailer = SmtpMailer.from_url(f"smtp://127.0.0.1:{free_port()}", timeout=2)
+    with pytest.raises(ServerUnreachableError, match="cannot connect"):
+        mailer.send("a@example.com", ["b@example.com"], MESSAGE)
+
+
+def test_maildir_outbox_is_the_default(make_settings) -> None:
+    settings = make_settings()
+    mailer = open_mailer(settings)
+    assert isinstance(mailer, MaildirMailer)
+    mailer.send("bounces@news.example.com", ["ann@example.com"], MESSAGE)
+    mailer.close()
+    stored = list(mailbox.Maildir(str(settings.outbox_dir), create=False))
+    assert len(stored) == 1
+    assert stored[0]["Delivered-To"] == "ann@example.com" and stored[0]["Subject"] == "Morning"
+
+
+@pytest.fixture(scope="module")
+def dkim_key(tmp_path_factory) -> tuple[Path, bytes]:  # type: ignore[no-untyped-def]
+    folder = tmp_path_factory.mktemp("dkim")
+    key = folder / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+                            check=True, capture_output=True).stdout  # fmt: skip
+    import base64
+
+    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+def test_dkim_signature_verifies_and_covers_the_one_click_headers(dkim_key, make_settings) -> None:
+    key, record = dkim_key
+    signer = DkimSigner.from_settings(
+        make_settings(dkim_key_file=str(key), dkim_selector="ed2026", dkim_domain="news.example.com")
+    )
+    assert signer is not None
+    signed = signer.sign(MESSAGE)
+    assert signed.endswith(MESSAGE)
+    dns = {b"ed2026._domainkey.news.example.com.": record}
+    assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: dns.get(name))
+    header = signed[: len(signed) - len(MESSAGE)].decode()
+    assert "c=relaxed/relaxed" in header and "d=news.example.com" in header
+    signed_names = header.split(" h=")[1].split(";")[0].replace("\r\n", "").replace(" ", "").split(":")
+    assert signed_names == [
+        "from", "to", "subject", "date", "message-id", "mime-version", "content-type",
+        "list-unsubscribe", "list-unsubscribe-post", "from",
+    ]  # fmt: skip
+    # Any change to a signed header breaks it.
+    tampered = signed.replace(b"Subject: Morning", b"Subject: Evening")
+    assert not dkim.verify(tampered, dnsfunc=lambda name, timeout=5: dns.get(name))
+
+
+def test_dkim_settings_all_or_none(make_settings) -> None:
+    assert DkimSigner.from_settings(make_settings()) is None
+    with pytest.raises(ConfigError, match="set all or none"):
+        DkimSigner.from_settings(make_settings(dkim_selector="s1"))
