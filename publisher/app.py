@@ -23,6 +23,7 @@ from publisher.settings import Settings
 from publisher.stats import StatsStore
 
 if TYPE_CHECKING:
+    from publisher.delivery.control import EditionControl
     from publisher.delivery.ratelimit import RateLimiter
     from publisher.delivery.service import DeliveryService
     from publisher.mail.dkim import DkimSigner
@@ -86,6 +87,13 @@ class App:
     @cached_property
     def schedules(self) -> ScheduleStore:
         return ScheduleStore(self.db)
+
+    @cached_property
+    def editions(self) -> EditionControl:
+        """Ops verbs on editions: list, status, pause, resume, cancel, reschedule, test-send."""
+        from publisher.delivery.control import EditionControl
+
+        return EditionControl(self)
 
     @cached_property
     def scheduler(self) -> Scheduler:

@@ -2,6 +2,7 @@
 
     PublisherError                  anything publisher reports to a person
     ├── ConfigError                 a bad setting (names the variable)
+    ├── NotFoundError               no such edition, schedule or article
     ├── IngestError                 an article that cannot be read (names file, line or field)
     ├── FeedError                   a feed that cannot be built
     ├── RenderError                 an email that cannot be rendered
@@ -22,6 +23,10 @@ class PublisherError(Exception):
 
 
 class ConfigError(PublisherError):
+    pass
+
+
+class NotFoundError(PublisherError):
     pass
 
 

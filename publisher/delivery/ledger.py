@@ -212,7 +212,7 @@ class Ledger:
             sa.select(d.c.status, sa.func.count()).where(d.c.edition_id == edition_id).group_by(d.c.status)
         )
         with self.db.connect() as conn:
-            found = dict(conn.execute(query).tuples().all())
+            found = dict(conn.execute(query).all())
         return {str(status): int(found.get(str(status), 0)) for status in Row}
 
     def open_count(self, edition_id: int) -> int:

@@ -17,7 +17,7 @@ from publisher.delivery.ledger import Ledger, Row
 from publisher.delivery.send import BatchResult, BatchSender
 from publisher.edition.compile import CompiledEditions
 from publisher.edition.selection import EditionSpec, load_edition
-from publisher.errors import PublisherError, TransientDeliveryError
+from publisher.errors import NotFoundError, PublisherError, TransientDeliveryError
 
 if TYPE_CHECKING:
     from publisher.app import App
@@ -146,5 +146,5 @@ class DeliveryService:
     def _record(self, edition_id: int) -> EditionRecord:
         record = self.editions.get(edition_id)
         if record is None:
-            raise PublisherError(f"no edition with id {edition_id}")
+            raise NotFoundError(f"no edition with id {edition_id}")
         return record

@@ -72,11 +72,13 @@ class DueRows:
             return conn.execute(stmt).rowcount
 
     def skip_late(self, now: datetime, lateness_seconds: float) -> dict[int, int]:
-        """Pending rows more than the lateness limit past due are skipped (and reported)."""
+        """Pending rows more than the lateness limit past due are skipped (and reported); a paused
+        edition's rows wait, and meet the limit when it is resumed."""
         limit = now - timedelta(seconds=lateness_seconds)
+        not_paused = d.c.edition_id.in_(sa.select(e.c.id).where(e.c.status != "paused"))
         stmt = (
             d.update()
-            .where(d.c.status == "pending", d.c.due_at.is_not(None), d.c.due_at < limit)
+            .where(d.c.status == "pending", d.c.due_at.is_not(None), d.c.due_at < limit, not_paused)
             .values(
                 status="skipped",
                 last_error=f"late: not sent within {lateness_seconds / 3600:g} h of due time",

@@ -1,0 +1,94 @@
+"""``publisher edition list|pause|resume|cancel|reschedule|test-send``: ops steer editions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import click
+
+from publisher.app import App
+from publisher.article import parse_iso
+from publisher.cli import pass_app, print_json
+from publisher.cli.edition import edition_group
+from publisher.errors import IngestError
+from publisher.schedule.clock import ClockError, parse_hhmm, zone
+
+
+@edition_group.command("list")
+@click.option("--days", default=2, show_default=True, help="Days of upcoming editions to show.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def edition_list(app: App, days: int, as_json: bool) -> None:
+    """Upcoming editions (from the schedules) and past ones, with their send windows."""
+    listing = app.editions.listing(days_ahead=days)
+    if as_json:
+        print_json(listing)
+        return
+    click.echo("upcoming:")
+    for u in listing["upcoming"]:
+        click.echo(f"  {u['name']:<10} {u['date']}  {u['window']['first']} → {u['window']['last']}"
+                   f"  (schedule {u['schedule']})")  # fmt: skip
+    click.echo("past and running:")
+    for p in listing["past"]:
+        window = f"{p['window']['first'] or '-'} → {p['window']['last'] or '-'}"
+        click.echo(f"  #{p['id']:<5} {p['name']:<10} {p['date']}  {p['status']:<9} "
+                   f"{p['sent']}/{p['deliveries']} sent  {window}")  # fmt: skip
+
+
+def _changed(verb: str):  # type: ignore[no-untyped-def]
+    def command(app: App, edition_id: int) -> None:
+        changed = getattr(app.editions, verb)(edition_id)
+        click.echo(f"edition {changed.edition_id}: {changed.status} ({changed.rows} deliveries moved)")
+
+    return command
+
+
+for _verb, _help in (
+    ("pause", "Stop sending within seconds; nothing is lost (queued rows wait as pending)."),
+    ("resume", "Carry on a paused edition; nothing is sent twice."),
+    ("cancel", "Skip every delivery not yet sent."),
+):
+    edition_group.command(_verb, help=_help)(
+        click.argument("edition_id", type=int)(pass_app(_changed(_verb)))
+    )
+
+
+@edition_group.command("reschedule")
+@click.argument("edition_id", type=int)
+@click.option("--to", "to", help="One new due time for everyone, ISO 8601 (e.g. 2026-11-25T08:00:00Z).")
+@click.option("--delay", "delay", type=int, help="Shift every pending delivery by this many minutes.")
+@click.option("--at", "at", help="A new local time HH:MM of the edition's day ...")
+@click.option("--timezone", default="subscriber", show_default=True,
+              help="... in each subscriber's zone ('subscriber') or one IANA zone.")  # fmt: skip
+@pass_app
+def edition_reschedule(
+    app: App, edition_id: int, to: str | None, delay: int | None, at: str | None, timezone: str
+) -> None:
+    """New due times for the deliveries not yet sent."""
+    if sum(x is not None for x in (to, delay, at)) != 1:
+        raise click.UsageError("give exactly one of --to, --delay, --at")
+    try:
+        when: datetime | None = parse_iso(to, field_name="--to") if to else None
+        local = parse_hhmm(at) if at else None
+        if timezone != "subscriber":
+            zone(timezone)
+    except (IngestError, ClockError) as exc:
+        raise click.BadParameter(str(exc)) from None
+    changed = app.editions.reschedule(
+        edition_id, to=when, delay=timedelta(minutes=delay) if delay is not None else None, at=local,
+        timezone=timezone,
+    )  # fmt: skip
+    click.echo(f"edition {changed.edition_id}: {changed.rows} deliveries rescheduled")
+
+
+@edition_group.command("test-send")
+@click.argument("edition_id", type=int)
+@click.argument("addresses", nargs=-1, required=True)
+@pass_app
+def edition_test_send(app: App, edition_id: int, addresses: tuple[str, ...]) -> None:
+    """Send the edition now to these addresses, outside the ledger."""
+    for address in app.editions.test_send(edition_id, list(addresses)):
+        click.echo(f"sent  {address}")
+
+
+COMMANDS: list[click.Command] = []  # the commands above join the `edition` group
