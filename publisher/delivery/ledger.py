@@ -85,6 +85,8 @@ class Ledger:
         stmt = insert.from_select(
             ["edition_id", "subscriber_id", "status", "attempts", "due_at"], select
         ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
+        # SQLAlchemy reports an INSERT's rowcount only when asked to.
+        stmt = stmt.execution_options(preserve_rowcount=True)
         with self.db.begin() as conn:
             return conn.execute(stmt).rowcount
 

@@ -62,11 +62,11 @@ class DeliveryService:
     def create_edition(self, name: str, day: date) -> int:
         """The id of edition ``name`` of ``day``, its articles frozen now unless it exists already."""
         spec = EditionSpec.from_settings(self.settings, name)
-        edition = load_edition(self.app.articles, spec, day)
         existing = self.editions.find(name, day)
         if existing is not None:
             # One edition per name and day: sending it again reaches only who has not had it yet.
             return existing.id
+        edition = load_edition(self.app.articles, spec, day)
         if not edition.articles:
             raise PublisherError(f"the {spec.title} of {day.isoformat()} has no articles: nothing to send")
         record, _created = self.editions.create_once(edition)

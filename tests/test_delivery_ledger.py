@@ -1,0 +1,87 @@
+"""The ledger on SQLite and PostgreSQL: one-statement fill, atomic claims, lease expiry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from publisher.db.schema import deliveries
+from publisher.delivery.ledger import LEASE_RESEND, LEASE_SKIP, Claim, Row
+from tests.delivery_helpers import create_edition, reader, seed
+
+
+def _status(app, ids):  # type: ignore[no-untyped-def]
+    with app.db.connect() as conn:
+        rows = conn.execute(sa.select(deliveries.c.id, deliveries.c.status, deliveries.c.last_error)
+                            .where(deliveries.c.id.in_(ids)).order_by(deliveries.c.id)).all()  # fmt: skip
+    return [(r.status, r.last_error) for r in rows]
+
+
+def test_fill_matches_sections_skips_inactive_and_is_idempotent(any_db_app) -> None:
+    app = any_db_app
+    # reader 1 follows Sports (in the edition), reader 2 only a section the edition lacks.
+    edition_id = seed(app, 5, sections={1: ("Sports",), 2: ("Gardening",), 3: ("gardening", "World")})
+    app.subscribers.unsubscribe(app.subscribers.find(reader(4)).id)
+    keys = app.delivery.editions.get(edition_id).section_keys
+    assert "sports" in keys and "gardening" not in keys
+    ledger = app.delivery.ledger
+    assert ledger.fill(edition_id, keys) == 3  # readers 0, 1, 3
+    assert ledger.fill(edition_id, keys) == 0
+    from publisher.subscribers.model import validate
+
+    app.subscribers.upsert_many([validate("late@example.org")])
+    assert ledger.fill(edition_id, keys) == 1
+    assert ledger.counts(edition_id) == {"pending": 4, "queued": 0, "sending": 0, "sent": 0, "failed": 0,
+                                         "skipped": 0}  # fmt: skip
+    ids = ledger.queue_pending(edition_id)
+    assert len(ids) == 4 and ledger.queue_pending(edition_id) == []
+    rows = ledger.batch_rows(ids)
+    assert [r.email for r in rows] == [reader(0), reader(1), reader(3), "late@example.org"]
+    assert rows[1].sections == frozenset({"sports"}) and rows[0].sections is None
+
+
+def test_claims_are_atomic_and_skip_who_left(any_db_app) -> None:
+    app = any_db_app
+    edition_id = seed(app, 3)
+    ledger = app.delivery.ledger
+    ledger.fill(edition_id, app.delivery.editions.get(edition_id).section_keys)
+    ids = ledger.queue_pending(edition_id)
+    assert ledger.claim(ids[0]) is Claim.CLAIMED
+    assert ledger.claim(ids[0]) is Claim.TAKEN  # a second worker, or the same task delivered twice
+    app.subscribers.unsubscribe(app.subscribers.find(reader(1)).id)
+    assert ledger.claim(ids[1]) is Claim.SKIPPED
+    ledger.mark_sent(ids[0], "m1")
+    assert ledger.claim(ids[0]) is Claim.TAKEN
+    assert _status(app, ids[:2]) == [("sent", None), ("skipped", "subscriber unsubscribed")]
+
+
+def test_expired_leases(any_db_app) -> None:
+    app = any_db_app
+    edition_id = seed(app, 4)
+    ledger = app.delivery.ledger
+    ledger.fill(edition_id, app.delivery.editions.get(edition_id).section_keys)
+    ids = ledger.queue_pending(edition_id)
+    start = datetime.now(UTC)
+    ledger.claim(ids[0], now=start)  # its worker dies while sending
+    # Within the lease nothing moves.
+    assert ledger.requeue_expired(60, now=start + timedelta(seconds=30)) == {}
+    # Past it: the sending row is taken back; the queued ones too, as the edition made no progress.
+    later = start + timedelta(seconds=61)
+    assert ledger.requeue_expired(60, now=later) == {edition_id: ids}
+    assert _status(app, ids[:1]) == [("queued", LEASE_RESEND)]
+    # Progress within the lease keeps queued rows where they are (they are waiting their turn).
+    ledger.claim(ids[0], now=later + timedelta(seconds=100))
+    assert ledger.requeue_expired(60, now=later + timedelta(seconds=130)) == {}
+    # The 'skip' policy: a row caught sending is not sent again.
+    assert ledger.requeue_expired(60, resend=False, now=later + timedelta(seconds=161)) == {
+        edition_id: ids[1:]
+    }
+    assert _status(app, ids[:1]) == [("skipped", LEASE_SKIP)]
+    assert ledger.counts(edition_id)[Row.QUEUED] == 3
+
+
+def test_one_edition_per_name_and_day(any_db_app) -> None:
+    app = any_db_app
+    first = seed(app, 2)
+    assert create_edition(app) == first
