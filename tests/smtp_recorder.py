@@ -59,9 +59,9 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, port: int | None = None) -> None:
         self.recorder = recorder
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(recorder, hostname="127.0.0.1", port=self.port)
 
     @property

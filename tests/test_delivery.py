@@ -1,0 +1,173 @@
+"""Sending an edition in-process (no broker): who gets what, skips, bounces, retries, outages."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from publisher.app import App
+from publisher.cli import main
+from publisher.db.schema import deliveries
+from publisher.errors import TransientDeliveryError
+from publisher.mail.memory import MemoryMailer
+from publisher.subscribers.model import Status
+from publisher.unsubscribe import read_token
+from tests.delivery_helpers import parse, reader, seed, wait_until_done
+from tests.smtp_recorder import Recorder, SmtpServer, free_port
+
+
+def _ledger(app: App, edition_id: int) -> dict[str, tuple[str, int, str | None, str | None]]:
+    """email → (status, attempts, last_error, message_id)"""
+    from publisher.db.schema import subscribers
+
+    query = (
+        sa.select(subscribers.c.email, deliveries.c.status, deliveries.c.attempts, deliveries.c.last_error,
+                  deliveries.c.message_id)
+        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+        .where(deliveries.c.edition_id == edition_id)
+    )  # fmt: skip
+    with app.db.connect() as conn:
+        return {r.email: (r.status, r.attempts, r.last_error, r.message_id) for r in conn.execute(query)}
+
+
+def _with_memory(app: App, mailer: MemoryMailer) -> MemoryMailer:
+    app.open_mailer = lambda: mailer  # type: ignore[method-assign]
+    return mailer
+
+
+def test_each_subscriber_gets_the_edition_once_with_their_sections(any_db_app) -> None:
+    app = any_db_app
+    edition_id = seed(app, 6, sections={2: ("Sports",)})
+    mailer = _with_memory(app, MemoryMailer())
+    assert app.delivery.start(edition_id) == 6
+    assert app.delivery.start(edition_id) == 0  # a second start (or a duplicate task) sends nothing
+    assert Counter(s.recipients[0] for s in mailer.sent) == {reader(i): 1 for i in range(6)}
+    ledger = _ledger(app, edition_id)
+    assert {status for status, *_ in ledger.values()} == {"sent"}
+    for sent in mailer.sent:
+        message = parse(sent.message)
+        email_to = sent.recipients[0]
+        assert message["To"].addresses[0].addr_spec == email_to
+        assert message["Message-ID"] == f"<{ledger[email_to][3]}@news.example.com>"
+        url = message["List-Unsubscribe"].split(",")[0].strip("<> ")
+        assert url.startswith("https://news.example.com/unsubscribe/")
+        subscriber = app.subscribers.find(email_to)
+        assert read_token("test-secret", url.rsplit("/", 1)[1]) == subscriber.id
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert sent.envelope_from == "editions@news.example.com"
+    subjects = {s.recipients[0]: parse(s.message)["Subject"] for s in mailer.sent}
+    assert "Lakeshore Relay" in subjects[reader(2)] and "Lakeshore Relay" not in subjects[reader(0)]
+    assert app.delivery.editions.get(edition_id).status == "sent"
+
+
+def test_an_unsubscribe_during_a_running_send_is_honoured(app) -> None:
+    edition_id = seed(app, 5)
+    leaver = app.subscribers.find(reader(3))
+
+    def unsubscribe_once(_from: str, _to: object) -> None:
+        app.subscribers.unsubscribe(leaver.id)
+
+    mailer = _with_memory(app, MemoryMailer(fail=unsubscribe_once))
+    app.delivery.start(edition_id)
+    assert sorted(s.recipients[0] for s in mailer.sent) == [reader(i) for i in (0, 1, 2, 4)]
+    assert _ledger(app, edition_id)[reader(3)][:3] == ("skipped", 0, "subscriber unsubscribed")
+
+
+def test_transient_failures_are_retried_and_their_replies_kept(make_settings) -> None:
+    app = App(make_settings(smtp_retry_delay=0.001, smtp_retries=3))
+    edition_id = seed(app, 3)
+    tries: Counter[str] = Counter()
+
+    def flaky(_from: str, to: list[str]) -> None:
+        tries[to[0]] += 1
+        if (to[0] == reader(1) and tries[to[0]] <= 2) or to[0] == reader(2):
+            raise TransientDeliveryError("451 4.7.1 greylisted (at RCPT)", code=451)
+
+    mailer = _with_memory(app, MemoryMailer(fail=flaky))
+    app.delivery.start(edition_id)
+    ledger = _ledger(app, edition_id)
+    assert [s.recipients[0] for s in mailer.sent] == [reader(0), reader(1)]
+    assert ledger[reader(0)][:3] == ("sent", 1, None)
+    assert ledger[reader(1)][:3] == ("sent", 3, "451 4.7.1 greylisted (at RCPT)")
+    assert ledger[reader(2)][:3] == ("failed", 4, "451 4.7.1 greylisted (at RCPT)")
+    status = app.delivery.status(edition_id)
+    assert status.errors == [("451 4.7.1 greylisted (at RCPT)", 1)]
+    app.close()
+
+
+def test_a_hard_bounce_fails_marks_bounced_and_is_not_mailed_again(make_settings) -> None:
+    recorder = Recorder(bounce=frozenset({reader(1)}))
+    with SmtpServer(recorder) as server:
+        settings = make_settings(
+            smtp_url=server.url, edition_names="morning=Morning Edition,noon=Noon Edition"
+        )
+        app = App(settings)
+        first = seed(app, 3)
+        app.delivery.start(first)
+        ledger = _ledger(app, first)
+        assert ledger[reader(1)][:3] == ("failed", 1, f"550 5.1.1 <{reader(1)}>: no such user (at RCPT)")
+        bounced = app.subscribers.find(reader(1))
+        assert bounced.status is Status.BOUNCED
+        second = app.delivery.create_edition("noon", app.delivery.editions.get(first).date)
+        app.delivery.start(second)
+        assert reader(1) not in _ledger(app, second)
+        app.close()
+    assert recorder.counts() == {reader(0): 2, reader(2): 2}
+    assert recorder.replies["550"] == 1
+
+
+def test_an_unreachable_server_fails_nobody_and_the_sweep_sends_later(make_settings) -> None:
+    port = free_port()
+    settings = make_settings(smtp_url=f"smtp://127.0.0.1:{port}", smtp_retries=1, smtp_retry_delay=0.01,
+                             delivery_lease=1)  # fmt: skip
+    app = App(settings)
+    edition_id = seed(app, 4)
+    app.delivery.start(edition_id)  # in-process: the task's TransientDeliveryError is logged
+    counts = app.delivery.ledger.counts(edition_id)
+    assert counts["queued"] == 4 and counts["failed"] == 0 and counts["sent"] == 0
+    recorder = Recorder()
+    with SmtpServer(recorder, port):  # the server is back
+        time.sleep(1.1)
+        assert app.delivery.sweep() == 4
+        wait_until_done(app, edition_id, timeout=10)
+    assert recorder.counts() == {reader(i): 1 for i in range(4)}
+    app.close()
+
+
+def test_edition_status_cli(make_settings, monkeypatch) -> None:
+    settings = make_settings()
+    app = App(settings)
+    edition_id = seed(app, 3)
+    app.delivery.start(edition_id)
+    app.close()
+    for name in ("database_url", "var_dir", "secret_key", "site_url"):
+        monkeypatch.setenv(f"PUBLISHER_{name.upper()}", str(getattr(settings, name)))
+    result = CliRunner().invoke(main, ["edition", "status", str(edition_id), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["counts"] == {"pending": 0, "queued": 0, "sending": 0, "sent": 3, "failed": 0, "skipped": 0}
+    assert (data["id"], data["status"], data["total"], data["errors"]) == (edition_id, "sent", 3, [])
+    result = CliRunner().invoke(main, ["edition", "status", "999"])
+    assert result.exit_code == 2 and "no edition with id 999" in result.output
+
+
+@pytest.mark.parametrize("policy", ["resend", "skip"])
+def test_stuck_policy_setting(make_settings, policy) -> None:
+    app = App(make_settings(delivery_lease=0, delivery_stuck_policy=policy))
+    edition_id = seed(app, 1)
+    ledger = app.delivery.ledger
+    ledger.fill(edition_id, app.delivery.editions.get(edition_id).section_keys)
+    ids = ledger.queue_pending(edition_id)
+    ledger.claim(ids[0])  # and the worker dies
+    mailer = _with_memory(app, MemoryMailer())
+    time.sleep(0.01)
+    app.delivery.sweep()
+    expected = "sent" if policy == "resend" else "skipped"
+    assert _ledger(app, edition_id)[reader(0)][0] == expected
+    assert len(mailer.sent) == (1 if policy == "resend" else 0)
+    app.close()
