@@ -96,7 +96,7 @@ class PublisherCollector:
             client = redis.Redis.from_url(self.app.settings.redis_url, socket_timeout=2)
             try:
                 for queue in QUEUES:
-                    depths[queue] = int(client.llen(queue))
+                    depths[queue] = int(client.llen(f"{self.app.settings.redis_prefix}{queue}"))
             except redis.RedisError:
                 pass  # the broker being down shows as zero depth; /healthz reports it
             finally:

@@ -88,7 +88,8 @@ class Ledger:
         # SQLAlchemy reports an INSERT's rowcount only when asked to.
         stmt = stmt.execution_options(preserve_rowcount=True)
         with self.db.begin() as conn:
-            return conn.execute(stmt).rowcount
+            # INSERT ... SELECT: rowcount is only kept when asked for (SQLAlchemy 2).
+            return conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
     def queue_pending(self, edition_id: int, now: datetime | None = None) -> list[int]:
         """pending → queued for the rows that are due; returns their ids (each to exactly one caller)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from publisher.delivery.editions import EditionRecord, EditionStore
@@ -102,10 +102,10 @@ class DeliveryService:
             raise TransientDeliveryError(result.unreachable)
         return result
 
-    def sweep(self) -> int:
+    def sweep(self, now: datetime | None = None) -> int:
         """Queue again the rows whose lease ran out; returns how many. Safe to run anywhere, often."""
         resend = self.settings.delivery_stuck_policy.strip().lower() != "skip"
-        taken = self.ledger.requeue_expired(self.settings.delivery_lease, resend=resend)
+        taken = self.ledger.requeue_expired(self.settings.delivery_lease, resend=resend, now=now)
         for edition_id, ids in taken.items():
             log.warning("edition %s: %d rows past their lease queued again", edition_id, len(ids))
             self._enqueue(edition_id, ids)

@@ -69,7 +69,8 @@ class DueRows:
             ["edition_id", "subscriber_id", "status", "attempts", "due_at"], select
         ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
         with self.db.begin() as conn:
-            return conn.execute(stmt).rowcount
+            # INSERT ... SELECT: rowcount is only kept when asked for (SQLAlchemy 2).
+            return conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
     def skip_late(self, now: datetime, lateness_seconds: float) -> dict[int, int]:
         """Pending rows more than the lateness limit past due are skipped (and reported); a paused

@@ -83,7 +83,7 @@ class Scheduler:
                 self.app.delivery.editions.mark_started(edition_id)
                 self.app.delivery.enqueue_rows(edition_id, ids)
                 report.queued += len(ids)
-            report.requeued = self.app.delivery.sweep()
+            report.requeued = self.app.delivery.sweep(now)
         return report
 
     def due_times(self, schedule: Schedule, day: date) -> dict[str, datetime] | datetime:
