@@ -23,7 +23,8 @@ def make_beat(settings: Settings) -> Celery:
     celery.conf.update(
         beat_scheduler="redbeat.RedBeatScheduler",
         redbeat_redis_url=settings.redis_url,
-        redbeat_key_prefix=f"{settings.redis_prefix}redbeat",
+        redbeat_key_prefix=f"{settings.redis_prefix}redbeat:",
+        result_expires=None,  # no results are kept: no celery.backend_cleanup entry either
         redbeat_lock_timeout=settings.beat_lock_timeout,
         # beat must wake up well within the lock timeout to renew its lock.
         beat_max_loop_interval=max(1, min(30, settings.beat_lock_timeout // 3)),
