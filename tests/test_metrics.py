@@ -60,3 +60,13 @@ def test_metrics(app: App) -> None:
     assert samples[("publisher_feed_build_seconds_count", ())] == 0
     with app.db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar() == 5
+
+
+def test_feed_builds_are_timed(app: App) -> None:
+    app.publish([])  # nothing changed: no refresh
+    assert "feed_build" not in app.stats.all()
+    from publisher.article import Article
+
+    app.publish([Article(slug="a", title="A", section="World", summary="s")])
+    stat = app.stats.all()["feed_build"]
+    assert stat.count == 1 and 0 < stat.last < 5
