@@ -150,3 +150,23 @@ def test_api(app: App) -> None:
         assert client.get("/api/editions/999").status_code == 404
         assert client.post("/api/editions/999/pause").status_code == 404
         assert client.post("/api/editions/999/pause", headers={"Authorization": ""}).status_code == 401
+
+
+def test_status_cli_json_has_eta_and_follow_shows_progress(app: App, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+
+    edition_id = _sweep(app, T0).created[0]["edition_id"]
+    app.editions.reschedule(edition_id, to=T0)  # everyone due: the follow below sends them
+    for name in ("database_url", "var_dir", "api_token"):
+        monkeypatch.setenv(f"PUBLISHER_{name.upper()}", str(getattr(app.settings, name)))
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        data = json.loads(CliRunner().invoke(main, ["edition", "status", str(edition_id), "--json"]).stdout)
+        assert data["counts"]["pending"] == 2 and data["eta"] is not None
+        app.scheduler.sweep()
+        result = CliRunner().invoke(main, ["edition", "status", str(edition_id), "--follow"])
+    assert result.exit_code == 0, result.output
+    assert "3 sent" in result.output

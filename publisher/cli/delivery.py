@@ -70,15 +70,21 @@ def _wait(app: App, edition_id: int) -> None:
 
 @click.command("status")
 @click.argument("edition_id", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with the send window and ETA).")
+@click.option("--follow", is_flag=True, help="Show a progress bar until nothing is left pending.")
 @pass_app
-def edition_status(app: App, edition_id: int, as_json: bool) -> None:
-    """Counts per status, send rate and the commonest errors of an edition."""
-    status = app.delivery.status(edition_id)
-    if as_json:
-        print_json(status.to_json())
+def edition_status(app: App, edition_id: int, as_json: bool, follow: bool) -> None:
+    """Counts per status, send rate, ETA and the commonest errors of an edition."""
+    if follow:
+        _wait(app, edition_id)
         return
-    _print_status(status)
+    if as_json:
+        print_json(app.editions.status(edition_id))
+        return
+    _print_status(app.delivery.status(edition_id))
+    eta = app.editions.status(edition_id)["eta"]
+    if eta:
+        click.echo(f"  done by about {eta}")
 
 
 def _print_status(status) -> None:  # type: ignore[no-untyped-def]
