@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+from datetime import date
 from typing import Any
 
 import click
@@ -51,38 +53,24 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
-def _register() -> None:
-    from publisher.cli import (
-        articles,
-        config,
-        delivery,
-        demo,
-        edition,
-        edition_control,
-        feeds,
-        schedule,
-        scheduler,
-        serve,
-        subscribers,
-        worker,
-    )
+def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    """click callback of every ``--date`` option: ``YYYY-MM-DD`` or a usage error naming it."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
 
-    modules = (
-        articles,
-        config,
-        delivery,
-        demo,
-        edition,
-        edition_control,
-        feeds,
-        schedule,
-        scheduler,
-        serve,
-        subscribers,
-        worker,
-    )
-    for module in modules:
-        for command in module.COMMANDS:
+
+# One module per command group; each lists its commands in COMMANDS.
+COMMAND_MODULES = ("articles", "config", "delivery", "demo", "edition", "edition_control", "feeds",
+                   "schedule", "scheduler", "serve", "subscribers", "worker")  # fmt: skip
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        for command in importlib.import_module(f"publisher.cli.{name}").COMMANDS:
             main.add_command(command)
 
 

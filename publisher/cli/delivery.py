@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import click
 
 from publisher.app import App
-from publisher.cli import pass_app, print_json
+from publisher.cli import parse_date, pass_app, print_json
 from publisher.delivery.ledger import Row
 
 
@@ -24,18 +24,9 @@ def _edition_group() -> click.Group:
     return edition_group
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
-
-
 @click.command("send")
 @click.option("--name", default="morning", show_default=True, help="Edition name (PUBLISHER_EDITION_NAMES).")
-@click.option("--date", "day", callback=_date, help="YYYY-MM-DD (default: the next edition to go out).")
+@click.option("--date", "day", callback=parse_date, help="YYYY-MM-DD (default: the next edition to go out).")
 @click.option("--wait", is_flag=True, help="Show progress and return when nothing is left pending.")
 @pass_app
 def edition_send(app: App, name: str, day: date | None, wait: bool) -> None:

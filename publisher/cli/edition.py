@@ -13,7 +13,7 @@ import click
 
 from publisher.app import App
 from publisher.article import iso_utc
-from publisher.cli import pass_app
+from publisher.cli import parse_date, pass_app
 from publisher.edition.preview import build_preview
 
 
@@ -22,18 +22,9 @@ def edition_group() -> None:
     """The Morning Edition email."""
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
-
-
 @edition_group.command("preview")
 @click.option("--name", default="morning", show_default=True, help="Edition name (PUBLISHER_EDITION_NAMES).")
-@click.option("--date", "day", callback=_date, help="YYYY-MM-DD (default: the next edition to go out).")
+@click.option("--date", "day", callback=parse_date, help="YYYY-MM-DD (default: the next edition to go out).")
 @click.option(
     "--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML part."
 )

@@ -7,7 +7,7 @@ from datetime import date
 import click
 
 from publisher.app import App
-from publisher.cli import pass_app, print_json
+from publisher.cli import parse_date, pass_app, print_json
 from publisher.schedule.clock import ClockError, zone
 from publisher.schedule.model import EDITION, Schedule, edition_schedule, feed_schedule
 from publisher.schedule.store import ScheduleExistsError
@@ -121,16 +121,9 @@ def schedule_remove(app: App, name: str) -> None:
     click.echo(f"removed  {name}")
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"not a date as YYYY-MM-DD: {value!r}") from None
-
-
 @schedule_group.command("due-times")
 @click.argument("name")
-@click.option("--date", "day", required=True, callback=_date, help="YYYY-MM-DD")
+@click.option("--date", "day", required=True, callback=parse_date, help="YYYY-MM-DD")
 @click.option("--timezone", "zones", required=True, multiple=True, help="IANA zone (repeatable).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
