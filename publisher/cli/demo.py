@@ -98,8 +98,25 @@ def step_deliver(demo: App, examples: Path) -> bool:
     return status.open == 0 and status.counts["sent"] > 0
 
 
+def step_schedule(demo: App, _examples: Path) -> bool:
+    from datetime import UTC, datetime, timedelta
+
+    from publisher.schedule.model import edition_schedule
+
+    schedule = demo.schedules.add(edition_schedule("morning", at="07:00"))
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    click.secho("Schedule the Morning Edition at 07:00 in each subscriber's time zone", bold=True)
+    for zone in demo.scheduler.due.active_zones():
+        due = schedule.due_for_zone(tomorrow, zone).to_json()
+        click.echo(f"   {zone:<22} {due['local']}  =  {due['utc']}")
+    click.echo("   `publisher run` sweeps every minute and sends each zone its edition when due")
+    return True
+
+
 # The pipeline, in order; each step prints what it did and returns False on failure.
-STEPS: list[Callable[[App, Path], bool]] = [step_ingest, step_feeds, step_edition_preview, step_deliver]
+STEPS: list[Callable[[App, Path], bool]] = [
+    step_ingest, step_feeds, step_edition_preview, step_deliver, step_schedule,
+]  # fmt: skip
 
 
 @click.command("demo")
