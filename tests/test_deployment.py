@@ -56,3 +56,11 @@ def test_publisher_run_once(tmp_path: Path, monkeypatch) -> None:  # type: ignor
     report = json.loads(result.output)
     assert report["feeds_refreshed"] is True  # the default 5-minute feed refresh exists and was due
     assert (tmp_path / "feeds" / "index.rss").exists()
+
+
+def test_readme_documents_every_setting_and_its_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in Settings.__dataclass_fields__:
+        assert f"`{ENV_PREFIX}{name.upper()}`" in readme, name
+    assert "bash scripts/demo" in readme and "bash scripts/test" in readme
+    assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
