@@ -71,6 +71,8 @@ def _ledger(app: App) -> list[sa.Row]:  # type: ignore[type-arg]
         # London falls back 2026-10-25; Sydney springs forward 2026-10-04 (02:30 does not exist).
         ((date(2026, 10, 3), date(2026, 10, 5)), "02:30"),
         ((date(2026, 3, 28), date(2026, 3, 30)), "07:00"),  # London springs forward 03-29
+        ((date(2026, 10, 24), date(2026, 10, 26)), "01:30"),  # London falls back 10-25
+        ((date(2026, 4, 4), date(2026, 4, 6)), "02:30"),  # Sydney falls back 04-05: 02:30 twice
     ],
 )
 def test_each_subscriber_once_a_day_at_local_time(make_settings, days, at: str) -> None:  # type: ignore[no-untyped-def]
