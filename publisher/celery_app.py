@@ -43,7 +43,9 @@ def make_celery(settings: Settings) -> Celery:
         enable_utc=True,
         timezone="UTC",
     )
-    for spec in load_all().values():
+    specs = load_all().values()
+    celery.conf.task_routes = {spec.name: {"queue": spec.queue} for spec in specs}
+    for spec in specs:
         _register(celery, settings, spec)
     return celery
 
@@ -51,7 +53,7 @@ def make_celery(settings: Settings) -> Celery:
 def _register(celery: Celery, settings: Settings, spec: TaskSpec) -> None:
     from publisher.errors import TransientDeliveryError
 
-    @celery.task(name=spec.name, queue=spec.queue, bind=True, max_retries=spec.max_retries)
+    @celery.task(name=spec.name, bind=True, max_retries=spec.max_retries)
     def run(self: Any, **kwargs: Any) -> Any:
         try:
             return spec.func(_worker_app(settings), **kwargs)
