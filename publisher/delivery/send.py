@@ -20,8 +20,11 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import parseaddr
+
+from sqlalchemy.engine import Connection
 
 from publisher.delivery.ledger import BatchRow, Claim, Ledger
 from publisher.delivery.ratelimit import RateLimiter
@@ -73,6 +76,7 @@ class BatchSender:
         signer: DkimSigner | None = None,
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        conn: Connection | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -82,6 +86,7 @@ class BatchSender:
         self.signer = signer
         self.limiter = limiter
         self.sleep = sleep
+        self.conn = conn
         self.envelope_from = parseaddr(settings.mail_from)[1]
         self.max_delay = max(0.0, settings.delivery_lease / 2)
 
@@ -89,64 +94,96 @@ class BatchSender:
         result = BatchResult()
         heap = [_Attempt(0.0, i, row) for i, row in enumerate(rows)]
         seq = len(heap)
-        while heap:
-            attempt = heapq.heappop(heap)
-            wait = attempt.due - time.monotonic()
-            if wait > 0:
-                self.sleep(wait)
-            row = attempt.row
-            if attempt.retry == 0:
-                claim = self.ledger.claim(row.id)
-                if claim is Claim.SKIPPED:
-                    result.skipped += 1
-                    continue
-                if claim is Claim.TAKEN:
-                    result.taken += 1
-                    continue
-            message_id = self.message_id(row)
-            try:
-                if attempt.message is None:
-                    attempt.message = self.build(row, message_id)
-                if self.limiter is not None:
-                    self.limiter.acquire()
-                self.mailer.send(self.envelope_from, [row.email], attempt.message)
-            except TransientDeliveryError as exc:
-                if attempt.retry < self.settings.smtp_retries:
-                    self.ledger.note_retry(row.id, str(exc))
-                    seq += 1
-                    due = time.monotonic() + self.delay(attempt.retry)
-                    heapq.heappush(heap, _Attempt(due, seq, row, attempt.retry + 1, attempt.message))
-                    result.retries += 1
-                elif isinstance(exc, ServerUnreachableError):
-                    # Stop here: every row not yet sent goes back to 'queued', none is failed.
-                    self.ledger.release(row.id, str(exc))
-                    result.released += 1
-                    for waiting in heap:
-                        if waiting.retry > 0:
-                            self.ledger.release(waiting.row.id, str(exc))
-                            result.released += 1
-                    result.unreachable = str(exc)
-                    return result
-                else:
+        # The last row sent, not yet recorded: recorded with the next claim (one commit per message)
+        # or before anything else touches the ledger. At most this one row is sent-but-unrecorded.
+        self._unrecorded: tuple[int, str] | None = None
+        # The ledger's writes of a batch run on one thread of their own: the claim of a row (and the
+        # record of the previous one) commits while this thread renders and signs the row's message.
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+        try:
+            while heap:
+                attempt = heapq.heappop(heap)
+                wait = attempt.due - time.monotonic()
+                if wait > 0:
+                    self._record_sent()
+                    self.sleep(wait)
+                row = attempt.row
+                message_id = self.message_id(row)
+                build_error: Exception | None = None
+                if attempt.retry == 0:
+                    claiming = self._db.submit(
+                        self.ledger.claim, row.id, sent=self._unrecorded, conn=self.conn
+                    )
+                    self._unrecorded = None
+                    try:
+                        attempt.message = self.build(row, message_id)
+                    except Exception as exc:  # reported below, once the row is ours
+                        build_error = exc
+                    claim = claiming.result()
+                    if claim is Claim.SKIPPED:
+                        result.skipped += 1
+                        continue
+                    if claim is Claim.TAKEN:
+                        result.taken += 1
+                        continue
+                try:
+                    if build_error is not None:
+                        raise build_error
+                    if attempt.message is None:
+                        attempt.message = self.build(row, message_id)
+                    if self.limiter is not None:
+                        self.limiter.acquire()
+                    self.mailer.send(self.envelope_from, [row.email], attempt.message)
+                except TransientDeliveryError as exc:
+                    self._record_sent()
+                    if attempt.retry < self.settings.smtp_retries:
+                        self.ledger.note_retry(row.id, str(exc))
+                        seq += 1
+                        due = time.monotonic() + self.delay(attempt.retry)
+                        heapq.heappush(heap, _Attempt(due, seq, row, attempt.retry + 1, attempt.message))
+                        result.retries += 1
+                    elif isinstance(exc, ServerUnreachableError):
+                        # Stop here: every row not yet sent goes back to 'queued', none is failed.
+                        self.ledger.release(row.id, str(exc))
+                        result.released += 1
+                        for waiting in heap:
+                            if waiting.retry > 0:
+                                self.ledger.release(waiting.row.id, str(exc))
+                                result.released += 1
+                        result.unreachable = str(exc)
+                        return result
+                    else:
+                        self.ledger.mark_failed(row.id, str(exc))
+                        result.failed += 1
+                except PermanentDeliveryError as exc:
+                    self._record_sent()
                     self.ledger.mark_failed(row.id, str(exc))
+                    if exc.bounce:
+                        self.subscribers.mark_bounced(row.subscriber_id, str(exc))
                     result.failed += 1
-            except PermanentDeliveryError as exc:
-                self.ledger.mark_failed(row.id, str(exc))
-                if exc.bounce:
-                    self.subscribers.mark_bounced(row.subscriber_id, str(exc))
-                result.failed += 1
-            except RenderError as exc:
-                self.ledger.mark_failed(row.id, f"cannot render: {exc}")
-                result.failed += 1
-            except Exception as exc:
-                # A bug must not leave the row to be resent by every sweep: record it, go on.
-                log.exception("delivery %s: unexpected error", row.id)
-                self.ledger.mark_failed(row.id, f"internal error: {type(exc).__name__}: {exc}")
-                result.failed += 1
-            else:
-                self.ledger.mark_sent(row.id, message_id)
-                result.sent += 1
+                except RenderError as exc:
+                    self._record_sent()
+                    self.ledger.mark_failed(row.id, f"cannot render: {exc}")
+                    result.failed += 1
+                except Exception as exc:
+                    # A bug must not leave the row to be resent by every sweep: record it, go on.
+                    self._record_sent()
+                    log.exception("delivery %s: unexpected error", row.id)
+                    self.ledger.mark_failed(row.id, f"internal error: {type(exc).__name__}: {exc}")
+                    result.failed += 1
+                else:
+                    self._record_sent()
+                    self._unrecorded = (row.id, message_id)
+                    result.sent += 1
+        finally:
+            self._record_sent()
+            self._db.shutdown()
         return result
+
+    def _record_sent(self) -> None:
+        if self._unrecorded is not None:
+            self._db.submit(self.ledger.mark_sent, *self._unrecorded, conn=self.conn).result()
+            self._unrecorded = None
 
     def build(self, row: BatchRow, message_id: str) -> bytes:
         url = unsubscribe_url(self.settings.site_url, self.settings.secret_key, row.subscriber_id)

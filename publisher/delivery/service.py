@@ -89,12 +89,13 @@ class DeliveryService:
         if rows:
             mailer = self.app.open_mailer()
             compiled = self.compiled(edition_id)
-            sender = BatchSender(
-                self.settings, self.ledger, self.app.subscribers, compiled, mailer,
-                signer=self.app.dkim_signer, limiter=self.app.rate_limiter,
-            )  # fmt: skip
             try:
-                result = sender.send(rows)
+                with self.ledger.connection() as conn:
+                    sender = BatchSender(
+                        self.settings, self.ledger, self.app.subscribers, compiled, mailer,
+                        signer=self.app.dkim_signer, limiter=self.app.rate_limiter, conn=conn,
+                    )  # fmt: skip
+                    result = sender.send(rows)
             finally:
                 mailer.close()
         self._finish_if_done(edition_id)

@@ -1,0 +1,246 @@
+"""Delivery speed, end to end: PostgreSQL + Redis + 2 worker processes + DKIM, into Postfix's
+smtp-sink on 127.0.0.1; and, in the same run, the ceiling: a bare smtplib loop pushing one
+pre-built message of the same size over one connection to the same sink.
+
+Targets (issue 5), for 100,000 subscribers: end to end >= 50% of the ceiling's rate; ledger fill
+>= 50,000 rows/s; peak worker RSS < 200 MB.
+Needs: smtp-sink (Debian ``postfix``), Redis and PostgreSQL on 127.0.0.1, openssl.
+Usage: python bench/deliver.py --subscribers N [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import sqlalchemy as sa
+
+from publisher.app import App
+from publisher.edition.selection import EditionSpec
+from publisher.settings import Settings
+from publisher.subscribers.model import NewSubscriber
+
+ROOT = Path(__file__).resolve().parents[1]
+POSTGRES = os.environ.get("PUBLISHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("PUBLISHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--ceiling-messages", type=int, default=20_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not Path(SMTP_SINK).exists():
+        sys.exit("smtp-sink not found: apt-get install -y postfix")
+
+    with tempfile.TemporaryDirectory() as tmp, _Services(tmp) as services:
+        settings = services.settings
+        log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr))
+        app = App(settings)
+        app.db.upgrade()
+        list(app.ingest([ROOT / "examples" / "articles"]))
+        subscribers = [
+            NewSubscriber(f"reader{i}@example.org", f"Reader {i}") for i in range(args.subscribers)
+        ]
+        app.subscribers.upsert_many(subscribers)
+        day = EditionSpec.from_settings(settings).next_date(datetime.now(UTC))
+        edition_id = app.delivery.create_edition("morning", day)
+        record = app.delivery.editions.get(edition_id)
+        assert record is not None
+
+        workers = services.start_workers(args.workers)
+        log(f"{args.subscribers} subscribers, {args.workers} worker processes ready")
+        sampler = _RssSampler(workers)
+        sampler.start()
+
+        started = time.perf_counter()
+        filled = app.delivery.ledger.fill(edition_id, record.section_keys)
+        fill_s = time.perf_counter() - started
+        assert filled == args.subscribers, filled
+        app.delivery.start(edition_id)
+        while app.delivery.ledger.open_count(edition_id):
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        sampler.stop()
+        counts = app.delivery.ledger.counts(edition_id)
+        if counts["sent"] != args.subscribers:
+            sys.exit(f"not all sent: {counts}")
+        log(f"delivered {counts['sent']} in {seconds:.1f} s (fill {fill_s:.2f} s)")
+
+        sample = _one_message(app, edition_id)
+        ceiling_n = min(args.ceiling_messages, args.subscribers)
+        ceiling_s = _ceiling(services.smtp_port, sample, ceiling_n)
+        log(f"ceiling: {ceiling_n} messages of {len(sample):,} bytes in {ceiling_s:.1f} s")
+        app.close()
+
+    rate = args.subscribers / seconds
+    ceiling_rate = ceiling_n / ceiling_s
+    result = {
+        "messages": args.subscribers,
+        "seconds": round(seconds, 2),
+        "rate": round(rate, 1),
+        "ceiling_rate": round(ceiling_rate, 1),
+        "ratio": round(rate / ceiling_rate, 3),
+        "ledger_fill_s": round(fill_s, 3),
+        "peak_worker_rss_mb": round(sampler.peak_mb, 1),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
+        print(f"{'ledger_fill_rows_s':>20}: {round(args.subscribers / fill_s)}")
+        print(f"{'message_bytes':>20}: {len(sample)}")
+
+
+def _one_message(app: App, edition_id: int) -> bytes:
+    """A message as the workers sent it: rendered for one subscriber and DKIM-signed."""
+    from publisher.delivery.ledger import BatchRow
+    from publisher.delivery.send import BatchSender
+
+    sender = BatchSender(app.settings, app.delivery.ledger, app.subscribers, app.delivery.compiled(edition_id),
+                         app.open_mailer(), signer=app.dkim_signer)  # fmt: skip
+    row = BatchRow(1, edition_id, 1, "reader0@example.org", "Reader 0", None)
+    return sender.build(row, sender.message_id(row))
+
+
+def _ceiling(port: int, message: bytes, count: int) -> float:
+    conn = smtplib.SMTP("127.0.0.1", port)
+    started = time.perf_counter()
+    for i in range(count):
+        conn.sendmail("editions@news.example.com", [f"reader{i}@example.org"], message)
+    seconds = time.perf_counter() - started
+    conn.quit()
+    return seconds
+
+
+class _Services:
+    """smtp-sink, a throw-away PostgreSQL database, a Redis key prefix, a DKIM key, the workers."""
+
+    def __init__(self, tmp: str) -> None:
+        self.tmp = Path(tmp)
+        self.smtp_port = _free_port()
+        self.db_name = f"bench_deliver_{uuid.uuid4().hex[:8]}"
+        self.prefix = f"bench-{uuid.uuid4().hex[:8]}:"
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> _Services:
+        self.sink = subprocess.Popen([SMTP_SINK, "-u", "postfix", f"127.0.0.1:{self.smtp_port}", "256"])
+        self.admin = sa.create_engine(
+            Settings(database_url=POSTGRES).sqlalchemy_url, isolation_level="AUTOCOMMIT"
+        )
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{self.db_name}"'))
+        key = self.tmp / "dkim.pem"
+        subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+        self.settings = Settings(
+            database_url=sa.make_url(POSTGRES)
+            .set(database=self.db_name)
+            .render_as_string(hide_password=False),
+            redis_url=REDIS,
+            redis_prefix=self.prefix,
+            smtp_url=f"smtp://127.0.0.1:{self.smtp_port}",
+            var_dir=str(self.tmp / "var"),
+            site_url="https://news.example.com",
+            secret_key="bench-secret",
+            dkim_key_file=str(key),
+            dkim_selector="bench",
+            dkim_domain="news.example.com",
+        )
+        return self
+
+    def start_workers(self, count: int) -> list[subprocess.Popen[bytes]]:
+        env = {**os.environ, **{f"PUBLISHER_{k.upper()}": str(getattr(self.settings, k)) for k in (
+            "database_url", "redis_url", "redis_prefix", "smtp_url", "var_dir", "site_url", "secret_key",
+            "dkim_key_file", "dkim_selector", "dkim_domain")}}  # fmt: skip
+        command = [str(Path(sys.executable).parent / "publisher"), "worker", "--concurrency", str(count),
+                   "--queues", "editions,deliveries", "--loglevel", "info"]  # fmt: skip
+        worker = subprocess.Popen(command, env=env, cwd=self.tmp, start_new_session=True,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        self.processes.append(worker)
+        assert worker.stderr is not None
+        deadline = time.monotonic() + 60
+        for line in worker.stderr:
+            if b" ready." in line:
+                break
+            if time.monotonic() > deadline:
+                sys.exit("the worker did not start")
+        threading.Thread(target=lambda: [None for _ in worker.stderr], daemon=True).start()  # type: ignore[union-attr]
+        return [worker]
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=60)
+        self.sink.terminate()
+        self.sink.wait(timeout=10)
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
+        self.admin.dispose()
+        import redis
+
+        client = redis.Redis.from_url(REDIS)
+        for key in client.scan_iter(f"{self.prefix}*"):
+            client.delete(key)
+
+
+class _RssSampler:
+    """The largest resident set of any worker process (main or pool child), sampled every 0.2 s."""
+
+    def __init__(self, workers: list[subprocess.Popen[bytes]]) -> None:
+        self.pgids = {w.pid for w in workers}
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    if os.getpgid(int(pid)) not in self.pgids:
+                        continue
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except (OSError, ProcessLookupError):
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmRSS:"):
+                        self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+            time.sleep(0.2)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+if __name__ == "__main__":
+    main()
