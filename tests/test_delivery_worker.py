@@ -141,3 +141,29 @@ def test_a_worker_killed_mid_send_loses_nobody(make_settings, postgres_url, redi
     duplicates = sum(n - 1 for n in received.values())
     assert duplicates <= 1, f"{duplicates} duplicates for one killed worker"
     assert counts["sent"] == N and counts["failed"] == counts["skipped"] == 0
+
+
+@pytest.mark.redis
+def test_tasks_lost_by_redis_are_sent_by_the_lease_sweep(make_settings, redis_prefix, tmp_path) -> None:
+    """Redis restarted without AOF loses its queues: the rows stay 'queued' in the ledger, and a
+    live worker's sweeper queues them again one lease later."""
+    import redis
+
+    recorder = Recorder()
+    with SmtpServer(recorder) as server:
+        settings = make_settings(redis_url=REDIS_URL, redis_prefix=redis_prefix, smtp_url=server.url,
+                                 delivery_lease=2, delivery_batch_size=50)  # fmt: skip
+        app = App(settings)
+        edition_id = seed(app, 200)
+        app.delivery.start(edition_id)  # no worker yet: the tasks wait in Redis
+        client = redis.Redis.from_url(REDIS_URL)
+        lost = client.delete(f"{redis_prefix}deliveries")
+        assert lost == 1 and app.delivery.ledger.counts(edition_id)["queued"] == 200
+        worker = _worker(settings, tmp_path)
+        try:
+            wait_until_done(app, edition_id, timeout=60)
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
+        app.close()
+    assert recorder.counts() == {reader(i): 1 for i in range(200)}
