@@ -17,7 +17,7 @@ from publisher.delivery.ledger import Ledger, Row
 from publisher.delivery.send import BatchResult, BatchSender
 from publisher.edition.compile import CompiledEditions
 from publisher.edition.selection import EditionSpec, load_edition
-from publisher.errors import NotFoundError, PublisherError, TransientDeliveryError
+from publisher.errors import ConfigError, NotFoundError, PublisherError, TransientDeliveryError
 
 if TYPE_CHECKING:
     from publisher.app import App
@@ -105,7 +105,10 @@ class DeliveryService:
 
     def sweep(self, now: datetime | None = None) -> int:
         """Queue again the rows whose lease ran out; returns how many. Safe to run anywhere, often."""
-        resend = self.settings.delivery_stuck_policy.strip().lower() != "skip"
+        policy = self.settings.delivery_stuck_policy.strip().lower()
+        if policy not in ("resend", "skip"):
+            raise ConfigError(f"PUBLISHER_DELIVERY_STUCK_POLICY: expected resend or skip, got {policy!r}")
+        resend = policy == "resend"
         taken = self.ledger.requeue_expired(self.settings.delivery_lease, resend=resend, now=now)
         for edition_id, ids in taken.items():
             log.warning("edition %s: %d rows past their lease queued again", edition_id, len(ids))
