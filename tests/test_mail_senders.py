@@ -137,3 +137,14 @@ def test_relaxed_body_is_dkimpys(body: bytes) -> None:
     from publisher.mail.dkim import relaxed_body
 
     assert relaxed_body(body) == Relaxed.canonicalize_body(body)
+
+
+def test_messages_with_and_without_dot_lines_arrive_byte_for_byte() -> None:
+    plain = MESSAGE.replace(b".leading dot\r\n", b"no dot here\r\n")
+    recorder = Recorder()
+    with SmtpServer(recorder) as server:
+        mailer = SmtpMailer.from_url(server.url, timeout=5)
+        for message in (plain, MESSAGE, plain.removesuffix(b"\r\n")):
+            mailer.send("bounces@news.example.com", ["ann@example.com"], message)
+        mailer.close()
+    assert [m for _, m in recorder.messages] == [plain, MESSAGE, plain]

@@ -105,9 +105,9 @@ class SmtpMailer:
             context.verify_mode = ssl.CERT_NONE
         try:
             if t.tls:
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout, context=context)
+                conn: smtplib.SMTP = _SMTP_SSL(t.host, t.port, timeout=self.timeout, context=context)
             else:
-                conn = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
+                conn = _SMTP(t.host, t.port, timeout=self.timeout)
             conn.ehlo_or_helo_if_needed()
             if t.starttls:
                 conn.starttls(context=context)
@@ -128,6 +128,29 @@ class SmtpMailer:
             with contextlib.suppress(OSError):
                 self._conn.close()
         self._conn = None
+
+
+class _DataWithoutRescan:
+    """smtplib's DATA scans the whole message for lines starting with '.' with a regular expression
+    (a third of a millisecond for a 70 KB edition); a plain ``in`` finds out first if any does."""
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        if not isinstance(msg, bytes) or msg.startswith(b".") or b"\n." in msg:
+            return super().data(msg)  # type: ignore[misc]
+        self.putcmd("data")  # type: ignore[attr-defined]
+        code, reply = self.getreply()  # type: ignore[attr-defined]
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        self.send(msg + (b".\r\n" if msg.endswith(b"\r\n") else b"\r\n.\r\n"))  # type: ignore[attr-defined]
+        return self.getreply()  # type: ignore[attr-defined,no-any-return]
+
+
+class _SMTP(_DataWithoutRescan, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_DataWithoutRescan, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name
+    pass
 
 
 def _classify(code: int, reply: bytes | str, stage: str) -> TransientDeliveryError | PermanentDeliveryError:
