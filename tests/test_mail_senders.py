@@ -144,7 +144,8 @@ def test_messages_with_and_without_dot_lines_arrive_byte_for_byte() -> None:
     recorder = Recorder()
     with SmtpServer(recorder) as server:
         mailer = SmtpMailer.from_url(server.url, timeout=5)
-        for message in (plain, MESSAGE, plain.removesuffix(b"\r\n")):
+        dots = b"." + MESSAGE + b"..\r\n.\r\n. x\r\n"
+        for message in (plain, MESSAGE, plain.removesuffix(b"\r\n"), dots):
             mailer.send("bounces@news.example.com", ["ann@example.com"], message)
         mailer.close()
-    assert [m for _, m in recorder.messages] == [plain, MESSAGE, plain]
+    assert [m for _, m in recorder.messages] == [plain, MESSAGE, plain, dots]

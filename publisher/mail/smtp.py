@@ -131,17 +131,18 @@ class SmtpMailer:
 
 
 class _DataWithoutRescan:
-    """smtplib's DATA scans the whole message for lines starting with '.' with a regular expression
-    (a third of a millisecond for a 70 KB edition); a plain ``in`` finds out first if any does."""
+    """smtplib's DATA dot-stuffs with a regular expression (a third of a millisecond for a 70 KB
+    edition); ``bytes.replace`` does the same (a '.' after every LF doubled) in a few microseconds."""
 
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
-        if not isinstance(msg, bytes) or msg.startswith(b".") or b"\n." in msg:
+        if not isinstance(msg, bytes):
             return super().data(msg)  # type: ignore[misc]
         self.putcmd("data")  # type: ignore[attr-defined]
         code, reply = self.getreply()  # type: ignore[attr-defined]
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
-        self.send(msg + (b".\r\n" if msg.endswith(b"\r\n") else b"\r\n.\r\n"))  # type: ignore[attr-defined]
+        stuffed = (b"." if msg.startswith(b".") else b"") + msg.replace(b"\n.", b"\n..")
+        self.send(stuffed + (b".\r\n" if stuffed.endswith(b"\r\n") else b"\r\n.\r\n"))  # type: ignore[attr-defined]
         return self.getreply()  # type: ignore[attr-defined,no-any-return]
 
 
