@@ -149,3 +149,44 @@ def test_messages_with_and_without_dot_lines_arrive_byte_for_byte() -> None:
             mailer.send("bounces@news.example.com", ["ann@example.com"], message)
         mailer.close()
     assert [m for _, m in recorder.messages] == [plain, MESSAGE, plain, dots]
+
+
+@pytest.fixture(scope="module")
+def tls_context(tmp_path_factory):  # type: ignore[no-untyped-def]
+    import ssl
+
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+               "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    return context
+
+
+@pytest.mark.parametrize("mode", ["starttls", "smtps"])
+def test_starttls_and_smtps_with_login(tls_context, mode: str) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    def authenticate(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        return AuthResult(success=auth_data.login == b"ed" and auth_data.password == b"s3cret:x")
+
+    recorder = Recorder()
+    port = free_port()
+    options = {"tls_context": tls_context, "require_starttls": True} if mode == "starttls" else {
+        "ssl_context": tls_context}  # fmt: skip
+    # aiosmtpd counts only STARTTLS as TLS for AUTH; with smtps the whole connection is TLS anyway.
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, authenticator=authenticate,
+                            auth_require_tls=mode == "starttls", **options)  # fmt: skip
+    controller.start()
+    scheme = "smtp" if mode == "starttls" else "smtps"
+    query = "?starttls=1&verify=0" if mode == "starttls" else "?verify=0"
+    mailer = SmtpMailer.from_url(f"{scheme}://ed:s3cret%3Ax@127.0.0.1:{port}{query}", timeout=5)
+    try:
+        mailer.send("bounces@news.example.com", ["ann@example.com"], MESSAGE)
+        mailer.close()
+    finally:
+        controller.stop()
+    assert recorder.messages == [("ann@example.com", MESSAGE)]
