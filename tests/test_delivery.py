@@ -171,3 +171,24 @@ def test_stuck_policy_setting(make_settings, policy) -> None:
     assert _ledger(app, edition_id)[reader(0)][0] == expected
     assert len(mailer.sent) == (1 if policy == "resend" else 0)
     app.close()
+
+
+def test_edition_send_cli_prints_the_id_and_waits(make_settings, monkeypatch) -> None:
+    settings = make_settings()
+    app = App(settings)
+    edition_id = seed(app, 4)  # creates the edition of the next date
+    day = app.delivery.editions.get(edition_id).date.isoformat()
+    app.close()
+    for name in ("database_url", "var_dir", "secret_key", "site_url"):
+        monkeypatch.setenv(f"PUBLISHER_{name.upper()}", str(getattr(settings, name)))
+    result = CliRunner().invoke(main, ["edition", "send", "--date", day, "--wait"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == str(edition_id)
+    assert lines[2] == "  0 pending, 0 queued, 0 sending, 4 sent, 0 failed, 0 skipped"
+    assert "4 messages queued" in result.stderr
+    import mailbox
+
+    assert len(mailbox.Maildir(str(settings.outbox_dir), create=False)) == 4
+    again = CliRunner().invoke(main, ["edition", "send", "--date", day])
+    assert again.stdout == f"{edition_id}\n" and "0 messages queued" in again.stderr
