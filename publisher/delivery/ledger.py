@@ -12,7 +12,7 @@ up again by ``requeue_expired`` (see there for why queued and sending rows diffe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -69,28 +69,47 @@ class Ledger:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def fill(self, edition_id: int, section_keys: Iterable[str], *, due_at: datetime | None = None) -> int:
+    def fill(
+        self,
+        edition_id: int,
+        section_keys: Iterable[str],
+        *,
+        due_at: datetime | Mapping[str, datetime] | None = None,
+    ) -> int:
         """Add a pending row for every active subscriber who follows a section of the edition (or
-        all sections): ONE ``INSERT ... SELECT``. Idempotent: rows already there are kept."""
+        all sections): ONE ``INSERT ... SELECT``. Idempotent: rows already there are kept.
+
+        ``due_at``: None (send now), one instant, or {time zone: instant}, each subscriber's row due
+        at their zone's instant (the scheduler's "07:00 in each reader's zone"); subscribers in a
+        zone not named get no row yet.
+        """
         keys = sorted(set(section_keys))
         if not keys:
             return 0
-        match = sa.or_(s.c.section_keys == "", *[s.c.section_keys.like(f"%|{k}|%") for k in keys])
+        follows = sa.or_(s.c.section_keys == "", *[s.c.section_keys.like(f"%|{k}|%") for k in keys])
+        where = [s.c.status == "active", follows]
+        if isinstance(due_at, Mapping):
+            if not due_at:
+                return 0
+            due = sa.case(
+                *[(s.c.timezone == zone, sa.literal(at, d.c.due_at.type)) for zone, at in due_at.items()]
+            )
+            where.append(s.c.timezone.in_(list(due_at)))
+        else:
+            due = sa.literal(due_at, d.c.due_at.type)
         select = sa.select(
             sa.literal(edition_id, sa.Integer),
             s.c.id,
             sa.literal(str(Row.PENDING), sa.String),
             sa.literal(0, sa.Integer),
-            sa.literal(due_at, d.c.due_at.type),
-        ).where(s.c.status == "active", match)
+            due,
+        ).where(*where)
         insert = (sqlite.insert if self.db.is_sqlite else postgresql.insert)(d)
         stmt = insert.from_select(
             ["edition_id", "subscriber_id", "status", "attempts", "due_at"], select
         ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
-        # SQLAlchemy reports an INSERT's rowcount only when asked to.
-        stmt = stmt.execution_options(preserve_rowcount=True)
         with self.db.begin() as conn:
-            # INSERT ... SELECT: rowcount is only kept when asked for (SQLAlchemy 2).
+            # SQLAlchemy reports an INSERT ... SELECT's rowcount only when asked to.
             return conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
     def queue_pending(self, edition_id: int, now: datetime | None = None) -> list[int]:

@@ -1,4 +1,4 @@
-"""Ledger rows with a due time: filled per time zone, claimed when due, skipped when too late.
+"""Ledger rows with a due time: claimed when due, skipped when too late (the ledger fills them).
 
 The sweep's SQL. Claiming is one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` per
 chunk on PostgreSQL, so two sweeps (a beat and a standby, or a sweep and ``edition resume``) never
@@ -8,11 +8,9 @@ same guarantee.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from publisher.db import Database
 from publisher.db.schema import deliveries as d
@@ -24,13 +22,6 @@ LIVE_EDITIONS = ("draft", "sending")
 CLAIM_CHUNK = 10_000
 
 
-def follows_any(section_keys: Iterable[str]) -> sa.ColumnElement[bool]:
-    """Subscribers who follow every section ('') or one of ``section_keys`` (stored as ``|a|b|``)."""
-    return sa.or_(
-        s.c.section_keys == "", *[s.c.section_keys.like(f"%|{k}|%") for k in sorted(set(section_keys))]
-    )
-
-
 class DueRows:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -39,38 +30,6 @@ class DueRows:
         query = sa.select(s.c.timezone).where(s.c.status == "active").distinct()
         with self.db.connect() as conn:
             return sorted(conn.execute(query).scalars())
-
-    def fill(
-        self, edition_id: int, section_keys: Iterable[str], due: Mapping[str, datetime] | datetime
-    ) -> int:
-        """A pending row, due at its subscriber's zone's time, for every active subscriber who follows
-        a section of the edition: one ``INSERT ... SELECT``. Idempotent (rows already there stay), so
-        a later sweep adds readers who subscribed after the edition was frozen."""
-        keys = list(section_keys)
-        if not keys:
-            return 0
-        if isinstance(due, datetime):
-            due_expr: sa.ColumnElement[datetime] = sa.literal(due, d.c.due_at.type)
-            zone_filter = sa.true()
-        else:
-            if not due:
-                return 0
-            due_expr = sa.case(
-                *[(s.c.timezone == zone, sa.literal(at, d.c.due_at.type)) for zone, at in due.items()],
-                else_=sa.null(),
-            )
-            zone_filter = s.c.timezone.in_(list(due))
-        select = sa.select(
-            sa.literal(edition_id, sa.Integer), s.c.id, sa.literal("pending", sa.String),
-            sa.literal(0, sa.Integer), due_expr,
-        ).where(s.c.status == "active", follows_any(keys), zone_filter)  # fmt: skip
-        insert = (sqlite.insert if self.db.is_sqlite else postgresql.insert)(d)
-        stmt = insert.from_select(
-            ["edition_id", "subscriber_id", "status", "attempts", "due_at"], select
-        ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
-        with self.db.begin() as conn:
-            # INSERT ... SELECT: rowcount is only kept when asked for (SQLAlchemy 2).
-            return conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
     def skip_late(self, now: datetime, lateness_seconds: float) -> dict[int, int]:
         """Pending rows more than the lateness limit past due are skipped (and reported); a paused

@@ -120,7 +120,8 @@ class Scheduler:
                 {"schedule": schedule.name, "edition_id": record.id, "date": day.isoformat()}
             )
         if record.status in LIVE_EDITIONS:
-            report.filled += self.due.fill(record.id, record.section_keys, self.due_times(schedule, day))
+            due = self.due_times(schedule, day)
+            report.filled += self.app.delivery.ledger.fill(record.id, record.section_keys, due_at=due)
 
     def _refresh_feeds(self, schedule: Schedule, now: datetime) -> bool:
         if not feed_refresh_due(schedule, now):
