@@ -170,3 +170,35 @@ def test_status_cli_json_has_eta_and_follow_shows_progress(app: App, monkeypatch
         result = CliRunner().invoke(main, ["edition", "status", str(edition_id), "--follow"])
     assert result.exit_code == 0, result.output
     assert "3 sent" in result.output
+
+
+def test_cli_verbs(app: App, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+
+    edition_id = str(_sweep(app, T0).created[0]["edition_id"])
+    for name in ("database_url", "var_dir"):
+        monkeypatch.setenv(f"PUBLISHER_{name.upper()}", str(getattr(app.settings, name)))
+
+    def cli(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(main, list(args))
+        assert result.exit_code == code, result.output
+        return result.output
+
+    with time_machine.travel(T0, tick=False):
+        assert json.loads(cli("edition", "list", "--json"))["past"][0]["id"] == int(edition_id)
+        assert f"edition {edition_id}: paused (0 deliveries moved)" in cli("edition", "pause", edition_id)
+        assert f"edition {edition_id}: sending" in cli("edition", "resume", edition_id)
+        assert "not paused" in cli("edition", "resume", edition_id, code=2)
+        assert "2 deliveries rescheduled" in cli("edition", "reschedule", edition_id, "--delay", "10")
+        assert "exactly one of" in cli("edition", "reschedule", edition_id, code=2)
+        assert "Invalid value for '--at': not a time of day as HH:MM: '7pm'" in cli(
+            "edition", "reschedule", edition_id, "--at", "7pm", code=2
+        )
+        assert "Invalid value for '--to'" in cli("edition", "reschedule", edition_id, "--to", "soon", code=2)
+        assert "sent  desk@example.org" in cli("edition", "test-send", edition_id, "desk@example.org")
+        assert f"edition {edition_id}: cancelled (2 deliveries moved)" in cli("edition", "cancel", edition_id)
+        assert "no edition with id 999" in cli("edition", "pause", "999", code=2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import click
 
@@ -10,6 +10,7 @@ from publisher.app import App
 from publisher.article import parse_iso
 from publisher.cli import pass_app, print_json
 from publisher.cli.edition import edition_group
+from publisher.delivery.control import Changed
 from publisher.errors import IngestError
 from publisher.schedule.clock import ClockError, parse_hhmm, zone
 
@@ -35,22 +36,32 @@ def edition_list(app: App, days: int, as_json: bool) -> None:
                    f"{p['sent']}/{p['deliveries']} sent  {window}")  # fmt: skip
 
 
-def _changed(verb: str):  # type: ignore[no-untyped-def]
-    def command(app: App, edition_id: int) -> None:
-        changed = getattr(app.editions, verb)(edition_id)
-        click.echo(f"edition {changed.edition_id}: {changed.status} ({changed.rows} deliveries moved)")
-
-    return command
+def _report(changed: Changed) -> None:
+    click.echo(f"edition {changed.edition_id}: {changed.status} ({changed.rows} deliveries moved)")
 
 
-for _verb, _help in (
-    ("pause", "Stop sending within seconds; nothing is lost (queued rows wait as pending)."),
-    ("resume", "Carry on a paused edition; nothing is sent twice."),
-    ("cancel", "Skip every delivery not yet sent."),
-):
-    edition_group.command(_verb, help=_help)(
-        click.argument("edition_id", type=int)(pass_app(_changed(_verb)))
-    )
+@edition_group.command("pause")
+@click.argument("edition_id", type=int)
+@pass_app
+def edition_pause(app: App, edition_id: int) -> None:
+    """Stop sending within seconds; nothing is lost (queued rows wait as pending)."""
+    _report(app.editions.pause(edition_id))
+
+
+@edition_group.command("resume")
+@click.argument("edition_id", type=int)
+@pass_app
+def edition_resume(app: App, edition_id: int) -> None:
+    """Carry on a paused edition; nothing is sent twice."""
+    _report(app.editions.resume(edition_id))
+
+
+@edition_group.command("cancel")
+@click.argument("edition_id", type=int)
+@pass_app
+def edition_cancel(app: App, edition_id: int) -> None:
+    """Skip every delivery not yet sent."""
+    _report(app.editions.cancel(edition_id))
 
 
 @edition_group.command("reschedule")
@@ -67,18 +78,23 @@ def edition_reschedule(
     """New due times for the deliveries not yet sent."""
     if sum(x is not None for x in (to, delay, at)) != 1:
         raise click.UsageError("give exactly one of --to, --delay, --at")
-    try:
-        when: datetime | None = parse_iso(to, field_name="--to") if to else None
-        local = parse_hhmm(at) if at else None
-        if timezone != "subscriber":
-            zone(timezone)
-    except (IngestError, ClockError) as exc:
-        raise click.BadParameter(str(exc)) from None
+    when = _checked("--to", lambda: parse_iso(to, field_name="--to") if to else None)
+    local = _checked("--at", lambda: parse_hhmm(at) if at else None)
+    if timezone != "subscriber":
+        _checked("--timezone", lambda: zone(timezone))
     changed = app.editions.reschedule(
         edition_id, to=when, delay=timedelta(minutes=delay) if delay is not None else None, at=local,
         timezone=timezone,
     )  # fmt: skip
     click.echo(f"edition {changed.edition_id}: {changed.rows} deliveries rescheduled")
+
+
+def _checked(option: str, parse):  # type: ignore[no-untyped-def]
+    """Run a parser; its error becomes a usage error naming the option."""
+    try:
+        return parse()
+    except (IngestError, ClockError) as exc:
+        raise click.BadParameter(getattr(exc, "reason", str(exc)), param_hint=f"'{option}'") from None
 
 
 @edition_group.command("test-send")
