@@ -58,3 +58,23 @@ def test_a_sent_edition_is_shown_as_sent(app: App, client: TestClient) -> None:
     html = client.get("/editions/morning/2026-11-25").text
     assert "Maritime Safety Quick Looks" not in html
     assert html.index("Amateur Astronomers Help Spot Faint Comet") < html.index("City Council Approves")
+
+
+def test_a_scheduled_edition_is_shown_to_early_zones_before_the_utc_cut_off(
+    app: App, client: TestClient
+) -> None:
+    from datetime import UTC, datetime
+
+    from publisher.schedule.model import edition_schedule
+
+    app.schedules.add(edition_schedule("morning", at="07:00"))
+    # The edition of 2026-11-26 freezes at 16:50Z the day before, and Kiritimati (UTC+14) gets it at
+    # 17:00Z: hours before 07:00 UTC, the nominal cut-off of the 26th.
+    with time_machine.travel(datetime(2026, 11, 25, 16, 55, tzinfo=UTC), tick=False):
+        report = app.scheduler.sweep()  # today's edition (western zones still due) and tomorrow's
+        [tomorrow] = [c for c in report.created if c["date"] == "2026-11-26"]
+        assert client.get("/editions/morning/2026-11-26").status_code == 404  # frozen, not yet sent
+    with time_machine.travel(datetime(2026, 11, 25, 17, 1, tzinfo=UTC), tick=False):
+        app.delivery.editions.mark_started(tomorrow["edition_id"])  # the first zone is due
+        page = client.get("/editions/morning/2026-11-26")
+        assert page.status_code == 200 and "Morning Edition" in page.text

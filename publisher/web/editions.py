@@ -2,9 +2,9 @@
 
 The page is the edition's email without the personal parts (no greeting, no address, no
 unsubscribe links). An edition that was sent (frozen in the ``editions`` table by delivery) is
-shown as sent, pins and exclusions included; otherwise the articles are selected on the fly with
-``load_edition``, the one definition of an edition's articles. An edition whose cut-off is still
-ahead is not shown: it is not final, and not yet sent.
+shown as sent, pins and exclusions included, whatever the clock says; otherwise the articles are
+selected on the fly with ``load_edition``, the one definition of an edition's articles, once the
+edition's cut-off has passed (before it, the edition is not final and has not gone out).
 """
 
 from __future__ import annotations
@@ -36,10 +36,14 @@ def edition_page(request: Request, name: str, day: str) -> HTMLResponse:
         edition_date = date.fromisoformat(day)
     except ValueError:
         raise HTTPException(404, "the date must be YYYY-MM-DD") from None
-    spec = EditionSpec.from_settings(settings, name)
-    if spec.cutoff(edition_date) > datetime.now(UTC):
-        raise HTTPException(404, "this edition has not been published yet")
-    edition = _sent_edition(app, name, edition_date) or load_edition(app.articles, spec, edition_date)
+    # An edition that has gone out is shown as frozen, also before its nominal cut-off: a scheduled
+    # edition reaches the first time zones (UTC+14) many hours before 07:00 UTC.
+    edition = _sent_edition(app, name, edition_date)
+    if edition is None:
+        spec = EditionSpec.from_settings(settings, name)
+        if spec.cutoff(edition_date) > datetime.now(UTC):
+            raise HTTPException(404, "this edition has not been published yet")
+        edition = load_edition(app.articles, spec, edition_date)
     if not edition.articles:
         raise HTTPException(404, "no articles in this edition")
     html = compile_archive_html(edition, settings)
