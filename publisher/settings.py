@@ -95,7 +95,7 @@ class Settings:
     )
     sweep_interval: int = _setting(60, "seconds between two sweeps of the scheduler")
     beat_lock_timeout: int = _setting(
-        90, "seconds after which a standby beat takes over from one that stopped (celery-redbeat lock)"
+        60, "seconds after which a standby beat takes over from one that stopped (celery-redbeat lock)"
     )
 
     @classmethod

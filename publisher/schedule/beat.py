@@ -2,7 +2,7 @@
 
 The beat schedule holds only the sweep; editions and feed refreshes are schedules in the database
 that the sweep reads, so ops change them at run time without touching beat. redbeat keeps its lock
-in Redis; with the lock timeout lowered from 25 minutes to ``PUBLISHER_BEAT_LOCK_TIMEOUT`` (90 s),
+in Redis; with the lock timeout lowered from 25 minutes to ``PUBLISHER_BEAT_LOCK_TIMEOUT`` (60 s),
 a standby beat takes over about a minute after the active one stops. A sweep queued but not run
 within one interval expires: the next one does its work.
 """
