@@ -100,3 +100,26 @@ def any_db_app(request, make_settings) -> Iterator[App]:  # type: ignore[no-unty
         _empty_tables(application)
     yield application
     application.close()
+
+
+@pytest.fixture
+def cli(app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """``cli("articles", "list", code=0)``: the real ``publisher`` command (click's runner) on the
+    ``app`` fixture's settings, from tmp_path; asserts the exit code and returns the output."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("CONFIG", "REDIS_URL", "SMTP_URL"):
+        monkeypatch.delenv(f"PUBLISHER_{name}", raising=False)
+    for name in ("database_url", "feeds_dir", "var_dir", "site_url", "secret_key", "api_token"):
+        monkeypatch.setenv(f"PUBLISHER_{name.upper()}", str(getattr(app.settings, name)))
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run

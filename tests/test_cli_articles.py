@@ -13,24 +13,6 @@ from publisher.cli import main
 from tests.conftest import EXAMPLES, SAMPLE
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)
-    for name in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "CONFIG", "FEEDS_DIR", "VAR_DIR"):
-        monkeypatch.delenv(f"PUBLISHER_{name}", raising=False)
-    monkeypatch.setenv("PUBLISHER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("PUBLISHER_FEEDS_DIR", str(tmp_path / "feeds"))
-    monkeypatch.setenv("PUBLISHER_VAR_DIR", str(tmp_path / "var"))
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return run
-
-
 def test_ingest_sample_then_reingest(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     shutil.copy(SAMPLE, tmp_path / "nato.txt")
     out = cli("ingest", "--published-at", "2026-11-25T06:00:00Z", str(tmp_path / "nato.txt"))
@@ -101,7 +83,7 @@ def test_config_masks_secrets(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # 
     assert settings["PUBLISHER_SMTP_URL"] == "smtp://mailer:***@127.0.0.1:2525"
     assert settings["PUBLISHER_API_TOKEN"] == "***"
     assert settings["PUBLISHER_SECRET_KEY"] == "***"
-    assert settings["PUBLISHER_SITE_URL"] == "http://localhost:8000"
+    assert settings["PUBLISHER_SITE_URL"] == "https://news.example.com"  # not a secret: shown
     assert "hunter2" not in cli("config") and "s3cret" not in cli("config")
 
 

@@ -6,10 +6,8 @@ import json
 from datetime import date
 
 import pytest
-from click.testing import CliRunner
 
 from publisher.app import App
-from publisher.cli import main
 from publisher.schedule.model import edition_schedule, feed_schedule
 from publisher.schedule.store import ScheduleExistsError
 
@@ -38,19 +36,6 @@ def test_mark_run_is_compare_and_set(any_db_app: App) -> None:
     assert store.mark_run("feeds", first, previous=None)
     assert not store.mark_run("feeds", first, previous=None)  # a second sweep lost the race
     assert store.mark_run("feeds", first.replace(minute=5), previous=first)
-
-
-@pytest.fixture
-def cli(app: App, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PUBLISHER_DATABASE_URL", app.settings.database_url)
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return run
 
 
 def test_due_times_across_spring_forward(cli) -> None:  # type: ignore[no-untyped-def]
