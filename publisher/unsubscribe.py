@@ -34,6 +34,11 @@ def unsubscribe_url(site_url: str, secret_key: str, subscriber_id: int) -> str:
     return f"{site_url.rstrip('/')}/unsubscribe/{make_token(secret_key, subscriber_id)}"
 
 
+def preferences_url(site_url: str, secret_key: str, subscriber_id: int) -> str:
+    """The same token opens the reader's preferences page: it proves the link came from us."""
+    return f"{site_url.rstrip('/')}/preferences/{make_token(secret_key, subscriber_id)}"
+
+
 def _mac(secret_key: str, subscriber_id: int) -> str:
     digest = hmac.new(secret_key.encode(), PURPOSE + str(subscriber_id).encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")

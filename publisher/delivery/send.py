@@ -36,7 +36,7 @@ from publisher.mail.mailer import Mailer, ServerUnreachableError
 from publisher.mail.message import render_message
 from publisher.settings import Settings
 from publisher.subscribers.store import SubscriberStore
-from publisher.unsubscribe import unsubscribe_url
+from publisher.unsubscribe import preferences_url, unsubscribe_url
 
 log = logging.getLogger(__name__)
 
@@ -186,9 +186,11 @@ class BatchSender:
             self._unrecorded = None
 
     def build(self, row: BatchRow, message_id: str) -> bytes:
-        url = unsubscribe_url(self.settings.site_url, self.settings.secret_key, row.subscriber_id)
-        # No preferences page yet: the unsubscribe page is where a reader manages the subscription.
-        recipient = Recipient(row.email, row.name, url, url)
+        site, key = self.settings.site_url, self.settings.secret_key
+        recipient = Recipient(
+            row.email, row.name, unsubscribe_url(site, key, row.subscriber_id),
+            preferences_url(site, key, row.subscriber_id),
+        )  # fmt: skip
         message = render_message(
             self.compiled.get(row.sections), recipient, self.settings, message_id=message_id
         )

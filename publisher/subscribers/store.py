@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from publisher.db import Database
 from publisher.db.schema import subscribers as t
-from publisher.subscribers.model import NewSubscriber, Status, Subscriber
+from publisher.subscribers.model import NewSubscriber, Status, Subscriber, encode_section_keys
 
 CHUNK = 5000
 
@@ -106,6 +106,16 @@ class SubscriberStore:
                 .values(status=str(Status.UNSUBSCRIBED), unsubscribed_at=now_utc())
             )
         return found is not None
+
+    def set_preferences(
+        self, subscriber_id: int, *, name: str, timezone: str, sections: tuple[str, ...]
+    ) -> bool:
+        """The reader's own changes (the preferences page): name, time zone and followed sections
+        (empty = all). The status is not touched: saving preferences never resubscribes anyone."""
+        values = {"name": name, "timezone": timezone, "sections": ";".join(sections),
+                  "section_keys": encode_section_keys(sections)}  # fmt: skip
+        with self.db.begin() as conn:
+            return conn.execute(t.update().where(t.c.id == subscriber_id).values(values)).rowcount == 1
 
     def mark_bounced(self, subscriber_id: int, reply: str) -> None:
         with self.db.begin() as conn:

@@ -12,13 +12,14 @@ from publisher.app import App
 
 
 def create_app(app: App | None = None) -> FastAPI:
-    from publisher.web import api, articles, editions, feeds, health, metrics, unsubscribe
+    from publisher.web import api, articles, editions, feeds, health, metrics, preferences, unsubscribe
 
     publisher_app = app or App()
     web = FastAPI(title="publisher", version="0.1.0")
     web.state.publisher = publisher_app
     web.include_router(health.router)
     web.include_router(unsubscribe.router)
+    web.include_router(preferences.router)
     web.include_router(metrics.router)
     web.include_router(feeds.router)
     web.include_router(articles.router)

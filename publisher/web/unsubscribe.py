@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from publisher.unsubscribe import read_token
+from publisher.web.pages import invalid_link, reader_page
 
 router = APIRouter()
 
@@ -22,7 +23,7 @@ router = APIRouter()
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     app = request.app.state.publisher
     if read_token(app.settings.secret_key, token) is None:
-        return _invalid(app.settings.site_title)
+        return invalid_link(app.settings.site_title)
     action = html.escape(f"/unsubscribe/{token}", quote=True)
     body = (
         "<p>Stop receiving these emails? One click and you are off the list.</p>"
@@ -30,7 +31,7 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
         '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
         '<button type="submit">Unsubscribe</button></form>'
     )
-    return _page(app.settings.site_title, "Unsubscribe", body)
+    return reader_page(app.settings.site_title, "Unsubscribe", body)
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
@@ -38,24 +39,8 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
     app = request.app.state.publisher
     subscriber_id = read_token(app.settings.secret_key, token)
     if subscriber_id is None:
-        return _invalid(app.settings.site_title)
+        return invalid_link(app.settings.site_title)
     # Whatever the body says: a valid token POSTed is the reader's (or their provider's) request.
     app.subscribers.unsubscribe(subscriber_id)
     body = "<p>You are unsubscribed and will get no more editions.</p>"
-    return _page(app.settings.site_title, "Unsubscribed", body)
-
-
-def _invalid(site_title: str) -> HTMLResponse:
-    body = "<p>This unsubscribe link is not valid. Use the link from the newest email you received.</p>"
-    return _page(site_title, "Invalid link", body, status_code=400)
-
-
-def _page(site_title: str, heading: str, body: str, *, status_code: int = 200) -> HTMLResponse:
-    title = html.escape(f"{heading} · {site_title}")
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="robots" content="noindex"><title>{title}</title></head>'
-        f"<body><main><h1>{html.escape(heading)}</h1>{body}</main></body></html>"
-    )
-    return HTMLResponse(document, status_code=status_code, headers={"Cache-Control": "no-store"})
+    return reader_page(app.settings.site_title, "Unsubscribed", body)
