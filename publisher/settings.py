@@ -12,6 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -134,6 +135,11 @@ class Settings:
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    @property
+    def envelope_from(self) -> str:
+        """The bare address of ``mail_from``: the SMTP envelope sender (MAIL FROM)."""
+        return parseaddr(self.mail_from)[1]
 
     @property
     def uses_broker(self) -> bool:

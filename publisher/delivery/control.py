@@ -23,7 +23,6 @@ from publisher.article import iso_utc
 from publisher.db.schema import deliveries as d
 from publisher.db.schema import editions as e
 from publisher.db.schema import subscribers as s
-from publisher.edition.compile import compile_edition
 from publisher.edition.personalize import Recipient
 from publisher.edition.preview import sample_recipient
 from publisher.errors import NotFoundError, PublisherError
@@ -241,13 +240,10 @@ class EditionControl:
                 checked.append(validate(address).email)
             except InvalidSubscriberError as exc:
                 raise PublisherError(f"test-send: {address!r}: {exc}") from None
-        record = self.app.delivery.editions.get(edition_id)
-        if record is None:
-            raise NotFoundError(f"no edition with id {edition_id}")
-        compiled = compile_edition(self.app.delivery.editions.load(record), self.app.settings)
+        compiled = self.app.delivery.compiled(edition_id).get()
         sample = sample_recipient(self.app.settings)
         mailer = self.app.open_mailer()
-        envelope_from = self.app.settings.mail_from.split("<")[-1].rstrip(">").strip()
+        envelope_from = self.app.settings.envelope_from
         try:
             for n, address in enumerate(checked):
                 reader = Recipient(address, "", sample.unsubscribe_url, sample.preferences_url)

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from publisher.article import iso_utc
 from publisher.article_store import ArticleStore
 from publisher.db import Database
 from publisher.db.schema import editions as t
@@ -38,9 +39,9 @@ class EditionRecord:
             "date": self.date.isoformat(),
             "status": self.status,
             "articles": list(self.article_slugs),
-            "created_at": _iso(self.created_at),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
+            "created_at": iso_utc(self.created_at),
+            "started_at": iso_utc(self.started_at),
+            "finished_at": iso_utc(self.finished_at),
         }
 
 
@@ -144,9 +145,3 @@ def _record(row: Any) -> EditionRecord:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
     )
-
-
-def _iso(value: datetime | None) -> str | None:
-    from publisher.article import iso_utc
-
-    return iso_utc(value)

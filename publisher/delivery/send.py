@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 
 from sqlalchemy.engine import Connection
 
@@ -87,7 +86,7 @@ class BatchSender:
         self.limiter = limiter
         self.sleep = sleep
         self.conn = conn
-        self.envelope_from = parseaddr(settings.mail_from)[1]
+        self.envelope_from = settings.envelope_from
         self.max_delay = max(0.0, settings.delivery_lease / 2)
 
     def send(self, rows: Sequence[BatchRow]) -> BatchResult:

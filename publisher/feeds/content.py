@@ -10,11 +10,9 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urljoin, urlsplit
 
-import nh3
-
 from publisher.article import Article
-from publisher.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
-from publisher.text import clean_text, one_line
+from publisher.sanitize import ALLOWED_TAGS, URL_SCHEMES, sanitize_html
+from publisher.text import one_line
 
 # The W3C validator knows HTML 4 tags only: HTML5's figure/figcaption would be "non-html tags".
 # nh3 drops the tags and keeps their text.
@@ -40,21 +38,10 @@ def item_html(article: Article, link: str) -> str:
 
 
 def absolute_body(body_html: str, base: str) -> str:
-    if not body_html.strip():
-        return ""
-
     def absolute(tag: str, attribute: str, value: str) -> str | None:
         if tag == "a" and attribute == "href":
             url = urljoin(base, value)
             return url if urlsplit(url).scheme in URL_SCHEMES else None
         return value
 
-    return nh3.clean(
-        clean_text(body_html),
-        tags=FEED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        attribute_filter=absolute,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-    ).strip()
+    return sanitize_html(body_html, tags=FEED_TAGS, attribute_filter=absolute)

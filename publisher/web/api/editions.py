@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from publisher.delivery.control import EditionStateError
-from publisher.edition.compile import compile_edition
 from publisher.edition.personalize import html_values, text_values
 from publisher.edition.preview import sample_recipient
 from publisher.errors import NotFoundError, PublisherError
@@ -68,10 +67,7 @@ def preview(
     edition_id: int, app: PublisherApp, format: Literal["html", "text"] = "html"
 ) -> HTMLResponse | PlainTextResponse:
     """The edition as a sample reader gets it (no real subscriber's data)."""
-    record = app.delivery.editions.get(edition_id)
-    if record is None:
-        raise HTTPException(404, f"no edition with id {edition_id}")
-    compiled = compile_edition(app.delivery.editions.load(record), app.settings)
+    compiled = _run(app.delivery.compiled, edition_id).get()
     reader = sample_recipient(app.settings)
     if format == "text":
         return PlainTextResponse(compiled.text.fill(text_values(reader)))
