@@ -1,18 +1,23 @@
 """The one error tree of publisher.
 
-    PublisherError                  anything publisher reports to a person
-    ├── ConfigError                 a bad setting (names the variable)
-    ├── NotFoundError               no such edition, schedule or article
-    ├── IngestError                 an article that cannot be read (names file, line or field)
+    PublisherError                  anything publisher reports to a person        exit 1
+    ├── ConfigError                 a bad setting (names the variable)            exit 2
+    ├── NotFoundError               no such edition, schedule, article, reader    exit 3
+    ├── ConflictError               the verb does not apply to the thing as it is exit 4
+    │   └── EditionStateError       e.g. sending a paused edition (names the fix)
+    ├── InvalidInputError           a bad value given by a person (names field)   exit 1
+    │   ├── IngestError             an article that cannot be read (file, line, field)
+    │   └── ScheduleError           a bad schedule: time, days, zone, name
     ├── FeedError                   a feed that cannot be built
-    ├── RenderError                 an email that cannot be rendered
-    ├── ScheduleError               a bad schedule: time, days, zone, or a name taken or unknown
+    ├── RenderError                 an email that cannot be rendered (our fault: halts an edition)
     └── DeliveryError               a message that could not be handed to the mail server
-        ├── TransientDeliveryError  try again later (SMTP 4xx, dropped connection)
+        ├── TransientDeliveryError  try again later (SMTP 4xx, dropped connection)   retryable
         └── PermanentDeliveryError  do not retry (SMTP 5xx)
 
-Errors that reach a user carry where the problem is: ``IngestError`` has ``path``, ``line`` and
-``field`` and formats them as ``path: line 3: no byline line found``.
+Every error carries ``field`` (the setting, form field, article field or option it concerns, or
+None) and ``retryable`` (whether trying the same thing again later may succeed), so callers decide
+by type and attributes, never by matching message text. ``exit_code`` is what the CLI exits with.
+``IngestError`` also has ``path`` and ``line`` and formats them as ``path: line 3: no byline line``.
 """
 
 from __future__ import annotations
@@ -21,16 +26,42 @@ from __future__ import annotations
 class PublisherError(Exception):
     """Base class: the message is meant for a person, never a traceback."""
 
+    retryable: bool = False
+    exit_code: int = 1
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
 
 class ConfigError(PublisherError):
-    pass
+    exit_code = 2
 
 
 class NotFoundError(PublisherError):
-    pass
+    exit_code = 3
 
 
-class IngestError(PublisherError):
+class ConflictError(PublisherError):
+    exit_code = 4
+
+
+class EditionStateError(ConflictError):
+    """A verb that does not apply to an edition in its state. The message names the edition, its
+    state and what to do instead (``edition 12 is paused: publisher edition resume 12``)."""
+
+    def __init__(self, message: str, *, edition_id: int, state: str, verb: str) -> None:
+        super().__init__(message)
+        self.edition_id = edition_id
+        self.state = state
+        self.verb = verb
+
+
+class InvalidInputError(PublisherError):
+    """A value given by a person (an option, a form or JSON field) that publisher cannot take."""
+
+
+class IngestError(InvalidInputError):
     def __init__(
         self,
         reason: str,
@@ -42,17 +73,16 @@ class IngestError(PublisherError):
         self.reason = reason
         self.path = path
         self.line = line
-        self.field = field
-        super().__init__(self._format())
+        super().__init__(self._format(field), field=field)
 
-    def _format(self) -> str:
+    def _format(self, field: str | None) -> str:
         parts = []
         if self.path:
             parts.append(self.path)
         if self.line is not None:
             parts.append(f"line {self.line}")
-        if self.field:
-            parts.append(f"field '{self.field}'")
+        if field:
+            parts.append(f"field '{field}'")
         parts.append(self.reason)
         return ": ".join(parts)
 
@@ -64,15 +94,15 @@ class IngestError(PublisherError):
         return IngestError(self.reason, path=path or self.path, line=self.line, field=field)
 
 
+class ScheduleError(InvalidInputError, ValueError):
+    pass
+
+
 class FeedError(PublisherError):
     pass
 
 
 class RenderError(PublisherError):
-    pass
-
-
-class ScheduleError(PublisherError, ValueError):
     pass
 
 
@@ -87,7 +117,8 @@ class DeliveryError(PublisherError):
 
 
 class TransientDeliveryError(DeliveryError):
-    pass
+    retryable = True
+    exit_code = 5
 
 
 class PermanentDeliveryError(DeliveryError):

@@ -46,6 +46,9 @@ articles = sa.Table(
     # Fixed at first publication; never changed (feed readers key items on it).
     sa.Column("guid", sa.String(100), nullable=False, unique=True),
     sa.Column("slug", sa.String(100), nullable=False, unique=True),
+    # Where the article came from: the ``id`` of JSON and front matter, the file name of Newslooks
+    # text. An article is identified by it, not by its title (a corrected headline is an update).
+    sa.Column("source_id", sa.String(300), nullable=True),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("section", sa.String(200), nullable=False),
     sa.Column("section_slug", sa.String(200), nullable=False, index=True),
@@ -65,6 +68,7 @@ articles = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("retracted_at", UTCDateTime, nullable=True),
     sa.Index("ix_articles_live_published", "retracted_at", "published_at"),
+    sa.Index("ix_articles_source_id", "source_id", unique=True),
 )
 
 # Subscribers of the email editions (publisher/subscribers). ``email_key`` is the address lower-cased:
@@ -107,6 +111,8 @@ editions = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
+    # Why the edition is halted (our own fault: a setting, a template, the DKIM key), for ops.
+    sa.Column("error", sa.Text, nullable=True),
     sa.Index("ix_editions_name_date", "name", "date", unique=True),  # one edition per name per day
 )
 
@@ -165,4 +171,14 @@ runtime_stats = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
     sa.Column("total", sa.Float, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Keys publisher makes for itself and every process shares: the signing key of tokens and
+# Message-IDs when PUBLISHER_SECRET_KEY is unset (made once, on first use; kept across restarts).
+keys = sa.Table(
+    "keys",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
