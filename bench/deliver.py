@@ -118,7 +118,7 @@ def _one_message(app: App, edition_id: int) -> bytes:
 
     compiled = app.delivery.compiled(edition_id)
     sender = BatchSender(app.settings, app.delivery.ledger, app.subscribers, compiled, app.open_mailer(),
-                         signer=app.dkim_signer)  # fmt: skip
+                         signing_key=app.signing_key, signer=app.dkim_signer)  # fmt: skip
     row = BatchRow(1, edition_id, 1, "reader0@example.org", "Reader 0", None)
     return sender.build(row, sender.message_id(row))
 

@@ -37,6 +37,11 @@ class App:
         self.settings = settings or Settings.load()
 
     @cached_property
+    def signing_key(self) -> str:
+        """The key that signs reader tokens and Message-IDs (the only reader of secret_key)."""
+        return self.settings.secret_key
+
+    @cached_property
     def db(self) -> Database:
         return Database(self.settings.sqlalchemy_url)
 

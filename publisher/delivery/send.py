@@ -72,6 +72,7 @@ class BatchSender:
         compiled: CompiledEditions,
         mailer: Mailer,
         *,
+        signing_key: str,
         signer: DkimSigner | None = None,
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -86,6 +87,7 @@ class BatchSender:
         self.limiter = limiter
         self.sleep = sleep
         self.conn = conn
+        self.signing_key = signing_key
         self.envelope_from = settings.envelope_from
         self.max_delay = max(0.0, settings.delivery_lease / 2)
 
@@ -185,7 +187,7 @@ class BatchSender:
             self._unrecorded = None
 
     def build(self, row: BatchRow, message_id: str) -> bytes:
-        site, key = self.settings.site_url, self.settings.secret_key
+        site, key = self.settings.site_url, self.signing_key
         recipient = Recipient(
             row.email, row.name, unsubscribe_url(site, key, row.subscriber_id),
             preferences_url(site, key, row.subscriber_id),
@@ -199,7 +201,7 @@ class BatchSender:
         """The same for every attempt at a row: a duplicate after a crash carries the same
         Message-ID, which lets mailbox providers and clients fold it into one."""
         mac = hmac.new(
-            self.settings.secret_key.encode(), f"{row.edition_id}.{row.id}".encode(), hashlib.sha256
+            self.signing_key.encode(), f"{row.edition_id}.{row.id}".encode(), hashlib.sha256
         )
         return f"edition{row.edition_id}.{row.id}.{mac.hexdigest()[:12]}"
 

@@ -93,7 +93,7 @@ class DeliveryService:
                 with self.ledger.connection() as conn:
                     sender = BatchSender(
                         self.settings, self.ledger, self.app.subscribers, compiled, mailer,
-                        signer=self.app.dkim_signer, limiter=self.app.rate_limiter, conn=conn,
+                        signing_key=self.app.signing_key, signer=self.app.dkim_signer, limiter=self.app.rate_limiter, conn=conn,
                     )  # fmt: skip
                     result = sender.send(rows)
             finally:

@@ -60,7 +60,7 @@ async def save_preferences(request: Request, token: str) -> HTMLResponse:
 
 
 def _subscriber(app, token: str) -> Subscriber | None:  # type: ignore[no-untyped-def]
-    subscriber_id = read_token(app.settings.secret_key, token)
+    subscriber_id = read_token(app.signing_key, token)
     return None if subscriber_id is None else app.subscribers.get(subscriber_id)
 
 

@@ -22,7 +22,7 @@ router = APIRouter()
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     app = request.app.state.publisher
-    if read_token(app.settings.secret_key, token) is None:
+    if read_token(app.signing_key, token) is None:
         return invalid_link(app.settings.site_title)
     action = html.escape(f"/unsubscribe/{token}", quote=True)
     body = (
@@ -37,7 +37,7 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe(request: Request, token: str) -> HTMLResponse:
     app = request.app.state.publisher
-    subscriber_id = read_token(app.settings.secret_key, token)
+    subscriber_id = read_token(app.signing_key, token)
     if subscriber_id is None:
         return invalid_link(app.settings.site_title)
     # Whatever the body says: a valid token POSTed is the reader's (or their provider's) request.
