@@ -12,24 +12,26 @@ from click.testing import CliRunner
 from publisher.cli import main
 from tests.conftest import EXAMPLES, SAMPLE
 
+SLUG = "port-elliss-tidal-array-keeps-40-000-homes-lit-through-first-winter"  # the sample's
+
 
 def test_ingest_sample_then_reingest(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    shutil.copy(SAMPLE, tmp_path / "nato.txt")
-    out = cli("ingest", "--published-at", "2026-11-25T06:00:00Z", str(tmp_path / "nato.txt"))
-    assert f"created    {tmp_path / 'nato.txt'}  natos-rutte-opposes-eu-breakaway-from-us" in out
-    assert "unchanged" in cli("ingest", str(tmp_path / "nato.txt"))
+    shutil.copy(SAMPLE, tmp_path / "tidal.txt")
+    out = cli("ingest", "--published-at", "2026-11-25T06:00:00Z", str(tmp_path / "tidal.txt"))
+    assert f"created    {tmp_path / 'tidal.txt'}  {SLUG}" in out
+    assert "unchanged" in cli("ingest", str(tmp_path / "tidal.txt"))
 
-    shown = json.loads(cli("articles", "show", "natos-rutte-opposes-eu-breakaway-from-us", "--json"))
+    shown = json.loads(cli("articles", "show", SLUG, "--json"))
     assert shown["published_at"] == "2026-11-25T06:00:00Z"
-    assert shown["top_story"] is True and len(shown["quick_looks"]) == 9
+    assert shown["top_story"] is True and len(shown["quick_looks"]) == 8
 
-    edited = SAMPLE.read_text(encoding="utf-8").replace("firmly dismissed", "flatly dismissed")
-    (tmp_path / "nato.txt").write_text(edited, encoding="utf-8")
-    assert "updated    " in cli("ingest", str(tmp_path / "nato.txt"))
-    again = json.loads(cli("articles", "show", "natos-rutte-opposes-eu-breakaway-from-us", "--json"))
+    edited = SAMPLE.read_text(encoding="utf-8").replace("brushed onto", "painted onto")
+    (tmp_path / "tidal.txt").write_text(edited, encoding="utf-8")
+    assert "updated    " in cli("ingest", str(tmp_path / "tidal.txt"))
+    again = json.loads(cli("articles", "show", SLUG, "--json"))
     assert again["published_at"] == "2026-11-25T06:00:00Z"
     assert again["updated_at"] > again["published_at"]
-    assert "flatly dismissed" in again["body_html"]
+    assert "painted onto the blades" in again["body_html"]
 
 
 def test_a_bad_file_fails_alone_and_the_good_ones_are_stored(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -45,7 +47,7 @@ def test_a_bad_file_fails_alone_and_the_good_ones_are_stored(cli, tmp_path: Path
     assert "created    " in out and "notes.csv" not in out
     assert "Traceback" not in out
     listed = json.loads(cli("articles", "list", "--json"))
-    assert [a["slug"] for a in listed] == ["natos-rutte-opposes-eu-breakaway-from-us"]
+    assert [a["slug"] for a in listed] == [SLUG]
 
 
 def test_dry_run_and_missing_path(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""The Newslooks text parser, against the real sample and hand-made variants."""
+"""The Newslooks text parser, against the sample page (tests/data/newslooks/) and hand-made variants."""
 
 from __future__ import annotations
 
@@ -12,48 +12,59 @@ from publisher.ingest.newslooks import parse_newslooks
 
 def test_the_sample_parses_exactly(sample_text: str) -> None:
     article = parse_newslooks(sample_text)
-    assert article.title == "NATO’s Rutte Opposes EU Breakaway From U.S."
-    assert article.slug == "natos-rutte-opposes-eu-breakaway-from-us"
-    assert article.section == "World"
+    assert article.title == "Port Ellis’s Tidal Array Keeps 40,000 Homes Lit Through First Winter"
+    assert article.slug == "port-elliss-tidal-array-keeps-40-000-homes-lit-through-first-winter"
+    assert article.section == "Science"
     assert article.top_story is True
     assert article.source == "Newslooks"
-    assert article.dateline == "WASHINGTON"
-    assert article.authors == ("J. Mansour",)
+    assert article.dateline == "PORT ELLIS"
+    assert article.authors == ("R. Okafor", "T. Lindqvist")
     assert article.edition == "Morning Edition"
-    assert article.summary.startswith("NATO Secretary-General Mark Rutte firmly rejected the idea")
-    assert article.summary.endswith("uncertainty over U.S. political leadership.")
-    assert article.quick_looks_title == "Transatlantic Security Unity"
-    assert len(article.quick_looks) == 9
-    assert article.quick_looks[0] == "NATO Secretary-General Mark Rutte reaffirms U.S. support for NATO"
-    assert article.quick_looks[3] == "Calls for greater European responsibility—but within NATO"
-    assert article.quick_looks[-1] == "Debate intensifies as EU prepares for shifting global threats"
+    assert article.summary.startswith("The fictional harbor town of Port Ellis says its tidal turbine")
+    assert article.summary.endswith("too high for other coastal towns to follow.")
+    assert article.quick_looks_title == "Tidal Energy Milestone"
+    assert len(article.quick_looks) == 8
+    assert article.quick_looks[0] == "Port Ellis’s tidal array ran all winter without an unplanned outage"
+    assert article.quick_looks[3] == "Three ports now share one maintenance crew—and one spare-parts barge"
+    assert article.quick_looks[-1] == "Regulators plan a review of the harbor’s shipping lanes next year"
     assert article.body_html.startswith(
-        "<p>BRUSSELS — NATO Secretary-General Mark Rutte has firmly dismissed"
+        "<p>PORT ELLIS — The tidal turbines anchored off this small harbor town have come through"
     )
+    # A heading may end in "?" or hold a ":"; a short quote after one blank line stays a paragraph.
     assert re.findall(r"<h2>(.*?)</h2>", article.body_html) == [
-        "Strategic Autonomy Debate Heats Up",
-        "The Bigger Picture: Defense in a Volatile World",
-        "European Defense: Evolving but Not Splitting",
+        "A Coating That Kept the Rotors Turning",
+        "Three Harbors, One Crew",
+        "The Cost Question: Who Can Afford the Tide?",
     ]
+    quote = "<p>“It is not glamorous work, but a clean blade turns faster,” Voss said.</p>"
+    assert quote in article.body_html
     assert article.body_html.endswith(
-        "<p>“We must never forget: NATO works because of its unity. Breaking away from our "
-        "strongest partner would be a mistake,” Rutte concluded.</p>"
+        "<p>“If the next two winters look like this one, the numbers will speak for themselves,” "
+        "Brack said.</p>"
     )
-    assert article.body_html.count("<p>") == 15
+    assert article.body_html.count("<p>") == 12
+    assert (
+        re.findall(r"^<(p|h2)>", article.body_html, re.M)
+        == ["p"] * 4 + ["h2"] + ["p"] * 3 + ["h2"] + ["p"] * 2 + ["h2"] + ["p"] * 3
+    )
 
 
 def test_page_furniture_is_dropped(sample_text: str) -> None:
     body = parse_newslooks(sample_text).body_html
     for furniture in (
-        "More on US News",
+        "More on Science",
         "Previous Article",
-        "Winter Storm Delays Flights",
+        "Harbor Ferry Schedule Changes",
         "Next Article",
+        "Coastal Schools Add Marine Science",
         "rate it",
         "Average rating",
+        "No votes so far",
         "Latest News",
         "Menu",
-        "Rutte Opposes EU Breakaway",  # the repeated headline lines
+        "Homes Lit Through First Winter",  # the repeated headline lines
+        "Quick Looks",
+        "Deep Look",
     ):
         assert furniture not in body
 
