@@ -1,8 +1,10 @@
 """Shared fixtures: settings in a temp folder, a real database (SQLite and PostgreSQL), the App.
 
 PostgreSQL tests use a database created for this test session on ``PUBLISHER_TEST_POSTGRES_URL``
-(default ``postgresql://postgres@127.0.0.1:5432/postgres``) and dropped at the end; with
-``PUBLISHER_TEST_REQUIRE_SERVICES=1`` (CI) a missing server fails the run instead of skipping.
+(default ``postgresql://postgres@127.0.0.1:5432/postgres``) and dropped at the end. Redis tests use
+``PUBLISHER_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``) under a key prefix of their own
+(the ``redis_url`` fixture), removed afterwards. With ``PUBLISHER_TEST_REQUIRE_SERVICES=1`` (CI) a
+missing server fails the run instead of skipping.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +30,7 @@ EXAMPLES = ROOT / "examples"
 POSTGRES_ADMIN_URL = os.environ.get(
     "PUBLISHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_URL = os.environ.get("PUBLISHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("PUBLISHER_TEST_REQUIRE_SERVICES") == "1"
 
 
@@ -57,6 +61,32 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+class RedisPlace(NamedTuple):
+    """Where a test may use Redis: the server's URL and the prefix every one of its keys must carry."""
+
+    url: str
+    prefix: str
+
+
+@pytest.fixture
+def redis_url() -> Iterator[RedisPlace]:
+    """The real Redis with a key prefix of this test's own (PUBLISHER_REDIS_PREFIX for an App);
+    every key under it is deleted afterwards, so tests never see each other's queues."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _unavailable("Redis", exc)
+    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    yield RedisPlace(REDIS_URL, prefix)
+    keys = list(client.scan_iter(f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 def _empty_tables(app: App) -> None:

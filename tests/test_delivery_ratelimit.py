@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 
 import pytest
 
 from publisher.app import App
 from publisher.delivery.ratelimit import LocalTokenBucket, RedisTokenBucket
-
-REDIS_URL = os.environ.get("PUBLISHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.conftest import RedisPlace
 
 
 def _elapsed(acquire, n: int) -> float:  # type: ignore[no-untyped-def]
@@ -34,15 +31,9 @@ def test_off_by_default(make_settings) -> None:
 
 
 @pytest.mark.redis
-def test_redis_bucket_is_shared_by_all_takers() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis unavailable: {exc}")
-    key = f"test-ratelimit-{uuid.uuid4().hex[:8]}"
-    buckets = [RedisTokenBucket(REDIS_URL, 30, key=key) for _ in range(3)]  # three "workers"
+def test_redis_bucket_is_shared_by_all_takers(redis_url: RedisPlace) -> None:
+    key = f"{redis_url.prefix}ratelimit"
+    buckets = [RedisTokenBucket(redis_url.url, 30, key=key) for _ in range(3)]  # three "workers"
     started = time.monotonic()
     threads = [threading.Thread(target=lambda b=b: [b.acquire() for _ in range(20)]) for b in buckets]
     for thread in threads:
@@ -52,4 +43,3 @@ def test_redis_bucket_is_shared_by_all_takers() -> None:
     elapsed = time.monotonic() - started
     # 60 messages at 30/s with a burst of 30: the last 30 need a second, together, not each.
     assert 0.9 < elapsed < 1.8
-    redis.Redis.from_url(REDIS_URL).delete(key)

@@ -14,47 +14,29 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from publisher.app import App
 from publisher.settings import Settings
+from tests.conftest import RedisPlace
 from tests.delivery_helpers import reader, seed, wait_until_done
 from tests.smtp_recorder import Recorder, SmtpServer
 
-REDIS_URL = os.environ.get("PUBLISHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 N = 2000
 
 
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A key prefix of this test's own on the real Redis, removed afterwards."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("PUBLISHER_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"Redis is required but unavailable: {exc}")
-        pytest.skip(f"Redis unavailable: {exc}")
-    prefix = f"test-delivery-{uuid.uuid4().hex[:8]}:"
-    yield prefix
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
-
-
 @pytest.mark.redis
-def test_exactly_once_under_451s_drops_bounces_and_duplicate_tasks(make_settings, redis_prefix) -> None:
+def test_exactly_once_under_451s_drops_bounces_and_duplicate_tasks(
+    make_settings, redis_url: RedisPlace
+) -> None:
     from celery.contrib.testing.worker import start_worker
 
     bounced = frozenset(reader(i) for i in range(0, N, 400))
     recorder = Recorder(fail_rate=0.2, drop_rate=0.02, bounce=bounced)
     with SmtpServer(recorder) as server:
-        settings = make_settings(redis_url=REDIS_URL, redis_prefix=redis_prefix, smtp_url=server.url,
+        settings = make_settings(redis_url=redis_url.url, redis_prefix=redis_url.prefix, smtp_url=server.url,
                                  smtp_retries=12, smtp_retry_delay=0.01, delivery_batch_size=250)  # fmt: skip
         app = App(settings)
         edition_id = seed(app, N)
@@ -105,11 +87,14 @@ def _worker(settings: Settings, cwd: Path) -> subprocess.Popen[bytes]:
 
 @pytest.mark.redis
 @pytest.mark.postgres
-def test_a_worker_killed_mid_send_loses_nobody(make_settings, postgres_url, redis_prefix, tmp_path) -> None:
+def test_a_worker_killed_mid_send_loses_nobody(
+    make_settings, postgres_url, redis_url: RedisPlace, tmp_path
+) -> None:
     recorder = Recorder()
     with SmtpServer(recorder) as server:
-        settings = make_settings(database_url=postgres_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
-                                 smtp_url=server.url, delivery_lease=3, delivery_batch_size=100)  # fmt: skip
+        settings = make_settings(database_url=postgres_url, redis_url=redis_url.url,
+                                 redis_prefix=redis_url.prefix, smtp_url=server.url, delivery_lease=3,
+                                 delivery_batch_size=100)  # fmt: skip
         app = App(settings)
         from tests.conftest import _empty_tables
 
@@ -144,20 +129,22 @@ def test_a_worker_killed_mid_send_loses_nobody(make_settings, postgres_url, redi
 
 
 @pytest.mark.redis
-def test_tasks_lost_by_redis_are_sent_by_the_lease_sweep(make_settings, redis_prefix, tmp_path) -> None:
+def test_tasks_lost_by_redis_are_sent_by_the_lease_sweep(
+    make_settings, redis_url: RedisPlace, tmp_path
+) -> None:
     """Redis restarted without AOF loses its queues: the rows stay 'queued' in the ledger, and a
     live worker's sweeper queues them again one lease later."""
     import redis
 
     recorder = Recorder()
     with SmtpServer(recorder) as server:
-        settings = make_settings(redis_url=REDIS_URL, redis_prefix=redis_prefix, smtp_url=server.url,
+        settings = make_settings(redis_url=redis_url.url, redis_prefix=redis_url.prefix, smtp_url=server.url,
                                  delivery_lease=2, delivery_batch_size=50)  # fmt: skip
         app = App(settings)
         edition_id = seed(app, 200)
         app.delivery.start(edition_id)  # no worker yet: the tasks wait in Redis
-        client = redis.Redis.from_url(REDIS_URL)
-        lost = client.delete(f"{redis_prefix}deliveries")
+        client = redis.Redis.from_url(redis_url.url)
+        lost = client.delete(f"{redis_url.prefix}deliveries")
         assert lost == 1 and app.delivery.ledger.counts(edition_id)["queued"] == 200
         worker = _worker(settings, tmp_path)
         try:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +22,7 @@ from publisher.app import App
 from publisher.cli import main
 from publisher.errors import TransientDeliveryError
 from publisher.feeds.websub import ping_hub
+from tests.conftest import RedisPlace
 from tests.feeds_data import feed_bytes, parse, snapshot, write_json
 
 
@@ -196,18 +196,10 @@ def test_an_unreachable_hub_is_a_transient_error() -> None:
 
 
 @pytest.mark.redis
-def test_with_a_broker_the_refresh_runs_as_a_task_on_the_feeds_queue(make_settings, tmp_path) -> None:
-    import redis
-
-    url = os.environ.get("PUBLISHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("PUBLISHER_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"Redis is required but unavailable: {exc}")
-        pytest.skip(f"Redis unavailable: {exc}")
-    prefix = f"test-feeds-{uuid.uuid4().hex[:8]}:"
-    settings = make_settings(redis_url=url, redis_prefix=prefix)
+def test_with_a_broker_the_refresh_runs_as_a_task_on_the_feeds_queue(
+    make_settings, redis_url: RedisPlace, tmp_path
+) -> None:
+    settings = make_settings(redis_url=redis_url.url, redis_prefix=redis_url.prefix)
     app = App(settings)
     env = {**os.environ, **{f"PUBLISHER_{k.upper()}": str(getattr(settings, k)) for k in (
         "database_url", "feeds_dir", "var_dir", "site_url", "redis_url", "redis_prefix")}}  # fmt: skip
@@ -232,6 +224,3 @@ def test_with_a_broker_the_refresh_runs_as_a_task_on_the_feeds_queue(make_settin
         worker.terminate()
         worker.wait(timeout=20)
         app.close()
-        client = redis.Redis.from_url(url)
-        for key in client.scan_iter(f"{prefix}*"):
-            client.delete(key)

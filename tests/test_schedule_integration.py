@@ -14,13 +14,11 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import redis
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -28,11 +26,10 @@ from publisher.app import App
 from publisher.db.schema import deliveries, editions
 from publisher.settings import Settings
 from publisher.subscribers.model import NewSubscriber
-from tests.conftest import EXAMPLES, _empty_tables, _unavailable
+from tests.conftest import EXAMPLES, RedisPlace, _empty_tables
 from tests.smtp_recorder import Recorder, SmtpServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-REDIS_URL = os.environ.get("PUBLISHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PUBLISHER = str(Path(sys.executable).with_name("publisher"))
 READERS = 120
 TOKEN = "integration-token"
@@ -83,18 +80,13 @@ class Stack:
 
 
 @pytest.fixture
-def stack(postgres_url: str, tmp_path: Path) -> Iterator[Stack]:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except redis.RedisError as exc:
-        _unavailable("Redis", exc)
-    prefix = f"it-{uuid.uuid4().hex[:8]}:"
+def stack(postgres_url: str, redis_url: RedisPlace, tmp_path: Path) -> Iterator[Stack]:
     recorder = Recorder()
     with SmtpServer(recorder) as smtp:
         values = {
             "PUBLISHER_DATABASE_URL": postgres_url,
-            "PUBLISHER_REDIS_URL": REDIS_URL,
-            "PUBLISHER_REDIS_PREFIX": prefix,
+            "PUBLISHER_REDIS_URL": redis_url.url,
+            "PUBLISHER_REDIS_PREFIX": redis_url.prefix,
             "PUBLISHER_SMTP_URL": smtp.url,
             "PUBLISHER_API_TOKEN": TOKEN,
             "PUBLISHER_FEEDS_DIR": str(tmp_path / "feeds"),
@@ -118,9 +110,6 @@ def stack(postgres_url: str, tmp_path: Path) -> Iterator[Stack]:
         finally:
             running.stop_all()
             app.close()
-            client = redis.Redis.from_url(REDIS_URL)
-            for key in client.scan_iter(f"{prefix}*"):
-                client.delete(key)
 
 
 def _api(stack: Stack) -> TestClient:
