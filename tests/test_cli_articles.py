@@ -62,7 +62,6 @@ def test_bad_published_at_is_a_usage_error(cli) -> None:  # type: ignore[no-unty
     assert "Invalid value for '--published-at'" in out
 
 
-@pytest.mark.skipif(not (EXAMPLES / "articles").is_dir(), reason="examples not present")
 def test_examples_list_by_section_and_retract(cli) -> None:  # type: ignore[no-untyped-def]
     cli("ingest", str(EXAMPLES / "articles"))
     everything = json.loads(cli("articles", "list", "--json"))
