@@ -1,6 +1,6 @@
 """RSS 2.0 and Atom 1.0 with feedgen. Pure: a Channel and its Items in, feed bytes out.
 
-feedgen 1.0.0 needs help to produce valid, reproducible feeds (NOTES.md); everything it gets wrong
+feedgen 1.0.0 needs help to produce valid, reproducible feeds (docs/dependencies.md); all it gets wrong
 is fixed here, in two small extensions and one subclass:
 
 - It defaults feed and entry dates to now(): every date is set from the content, and the RSS
@@ -37,7 +37,7 @@ GENERATOR = "publisher"
 def render_rss(channel: Channel, items: list[Item]) -> bytes:
     fg = _generator(channel, rss=True)
     fg.link(href=channel.self_url, rel="self", type="application/rss+xml")
-    fg.link(href=channel.home_url, rel="alternate")  # RSS <link> is the last one given (NOTES.md)
+    fg.link(href=channel.home_url, rel="alternate")  # RSS <link> is the last one given (docs/dependencies.md)
     fg.ttl(channel.ttl_minutes)
     for item in items:
         fe = fg.add_entry(order="append")

@@ -1,6 +1,6 @@
 """Local send times → UTC instants, correct across daylight-saving changes (pure functions).
 
-Celery's crontab has open DST bugs (NOTES.md), so publisher computes every due time itself with
+Celery's crontab has open DST bugs (docs/dependencies.md), so publisher computes every due time itself with
 zoneinfo:
 - a local time that does not exist (spring forward) moves forward by the gap: 02:30 → 03:30;
 - an ambiguous one (fall back) takes its first occurrence.
