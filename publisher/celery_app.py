@@ -1,4 +1,5 @@
-"""The one Celery app, configured for "never lose, never duplicate" on Redis (see NOTES.md).
+"""The one Celery app, configured for "never lose, never duplicate" on Redis
+(docs/dependencies.md).
 
 - JSON only; ``acks_late`` + ``task_reject_on_worker_lost``: a task whose worker dies is redelivered.
 - prefetch 1: a killed worker holds at most one unacknowledged task beyond the running one.
@@ -58,7 +59,7 @@ def _register(celery: Celery, settings: Settings, spec: TaskSpec) -> None:
         try:
             return spec.func(_worker_app(settings), **kwargs)
         except TransientDeliveryError as exc:
-            # Short, growing delays only: long countdowns are redelivered by Redis (NOTES.md).
+            # Short, growing delays only: long countdowns are redelivered by Redis (docs/dependencies.md).
             raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
 
 
