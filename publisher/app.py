@@ -154,6 +154,13 @@ class App:
             self.articles_changed({article.section_slug})
         return article
 
+    def restore(self, slug: str) -> Article | None:
+        """Publish a retracted article again (None if unknown) and put it back in the feeds."""
+        article = self.articles.restore(slug)
+        if article is not None:
+            self.articles_changed({article.section_slug})
+        return article
+
     def articles_changed(self, sections: Iterable[str]) -> None:
         """Articles of ``sections`` (slugs) were published, updated or retracted, and committed:
         refresh the site feed and those sections' feeds (on the ``feeds`` queue, or in-process)."""

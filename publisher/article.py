@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from publisher.text import clean_text, one_line, slugify
 # The exact keys of an article's JSON, in order (an interface: scripts read them).
 JSON_KEYS = (
     "slug",
+    "source_id",
     "title",
     "section",
     "top_story",
@@ -42,6 +44,12 @@ _AUTHOR_SEPARATORS = re.compile(r"\s*(?:,|&|\band\b)\s*")
 _NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "md", "phd"}
 MAX_TITLE = 300
 MAX_SLUG = 80
+MAX_SOURCE_ID = 300  # the column's width
+# Dates outside these years are typos or hostile (and some cannot be converted to UTC at all).
+MIN_YEAR = 1970
+MAX_YEAR = 2100
+# How much of a bad value an error message quotes: enough to find it, never the whole of a huge one.
+QUOTE_CHARS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,14 @@ class Article:
     # Fixed at first publication; feeds use it as the item id, whatever happens to slug or site URL.
     guid: str | None = field(default=None, compare=False)
     retracted_at: datetime | None = field(default=None, compare=False)
+    # What identifies the article across ingests (the ``id`` of JSON and front matter, the file name
+    # of a text or Markdown file); None means "the slug", see ``key``.
+    source_id: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        """The source id, or the slug for articles given without one (the API, older callers)."""
+        return self.source_id or self.slug
 
     @property
     def section_slug(self) -> str:
@@ -81,13 +97,17 @@ class Article:
 
     def content_hash(self) -> str:
         """A digest of what a reader sees; equal hashes mean a re-ingest changes nothing."""
-        content = {k: v for k, v in self.to_json().items() if k not in ("published_at", "updated_at")}
+        # The source id is identity, not content: leaving it out keeps the hashes of articles stored
+        # before source ids existed valid, so upgrading does not turn every re-ingest into an update.
+        skipped = ("published_at", "updated_at", "source_id")
+        content = {k: v for k, v in self.to_json().items() if k not in skipped}
         encoded = json.dumps(content, ensure_ascii=False, sort_keys=True).encode()
         return hashlib.sha256(encoded).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "slug": self.slug,
+            "source_id": self.key,
             "title": self.title,
             "section": self.section,
             "top_story": self.top_story,
@@ -127,10 +147,27 @@ def parse_iso(value: str, *, field_name: str = "published_at") -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise IngestError(f"not an ISO 8601 date-time: {value!r}", field=field_name) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        raise IngestError(f"not an ISO 8601 date-time: {quote(value)}", field=field_name) from None
+    return in_range(parsed, field_name)
+
+
+def in_range(value: datetime, field_name: str) -> datetime:
+    """``value`` in UTC (naive is taken as UTC) if its year is within MIN_YEAR..MAX_YEAR."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-23:59 has no UTC time
+        utc = None
+    if utc is None or not MIN_YEAR <= utc.year <= MAX_YEAR:
+        raise IngestError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}", field=field_name)
+    return utc
+
+
+def quote(value: object) -> str:
+    """``repr`` of a bad value for an error message, cut short and on one line."""
+    shown = repr(value)
+    return shown if len(shown) <= QUOTE_CHARS else shown[: QUOTE_CHARS - 1] + "…"
 
 
 def split_authors(value: str) -> tuple[str, ...]:
@@ -151,14 +188,16 @@ def article_from_mapping(data: Mapping[str, Any], *, body_html: str | None = Non
     """Validate untrusted fields into an Article; errors name the field.
 
     ``body_html`` overrides ``data["body_html"]`` (Markdown bodies are rendered by the caller).
-    Unknown keys are refused so that a typo (``quick_look``) is not silently dropped.
+    Unknown keys are refused so that a typo (``quick_look``) is not silently dropped. ``id`` (or
+    ``source_id``, so that ``--json`` output can be fed back) identifies the article; without it the
+    slug does. ``updated_at`` is checked but not taken: the store keeps its own.
     """
     if not isinstance(data, Mapping):
         raise IngestError(f"expected an article object, got {type(data).__name__}")
-    allowed = set(JSON_KEYS) | {"body_markdown"}
+    allowed = set(JSON_KEYS) | {"body_markdown", "id"}
     for key in data:
         if key not in allowed:
-            raise IngestError("unknown field", field=str(key))
+            raise IngestError("unknown field", field=_field_name(key))
 
     title = _text(data, "title", required=True)
     if len(title) > MAX_TITLE:
@@ -184,6 +223,7 @@ def article_from_mapping(data: Mapping[str, Any], *, body_html: str | None = Non
     raw_body = body_html if body_html is not None else data.get("body_html", "")
     if not isinstance(raw_body, str):
         raise IngestError("expected a string of HTML", field="body_html")
+    _datetime(data.get("updated_at"), "updated_at")
 
     return Article(
         slug=slug,
@@ -201,8 +241,38 @@ def article_from_mapping(data: Mapping[str, Any], *, body_html: str | None = Non
         ),
         body_html=sanitize_html(raw_body),
         image=_image(data.get("image")),
-        published_at=_datetime(data.get("published_at")),
+        published_at=_datetime(data.get("published_at"), "published_at"),
+        source_id=_source_id(data),
     )
+
+
+def check_source_id(value: str, field_name: str = "id") -> str:
+    """A source id as stored: one line, not empty, at most MAX_SOURCE_ID characters."""
+    text = one_line(value)
+    if not text:
+        raise IngestError("must not be empty", field=field_name)
+    if len(text) > MAX_SOURCE_ID:
+        raise IngestError(f"longer than {MAX_SOURCE_ID} characters", field=field_name)
+    return text
+
+
+def _source_id(data: Mapping[str, Any]) -> str | None:
+    given = {key: data[key] for key in ("id", "source_id") if data.get(key) is not None}
+    found: set[str] = set()
+    for key, value in given.items():
+        # Integers are common ids in exported JSON; floats and booleans are not ids.
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise IngestError(f"expected text or a whole number, got {type(value).__name__}", field=key)
+        found.add(check_source_id(str(value), key))
+    if len(found) > 1:
+        raise IngestError("differs from 'id'; give one of them", field="source_id")
+    return found.pop() if found else None
+
+
+def _field_name(key: object) -> str:
+    """A field name fit for an error message, whatever the key was (huge, binary, not text)."""
+    name = one_line(str(key)) if isinstance(key, str) else quote(key)
+    return name if len(name) <= QUOTE_CHARS else name[: QUOTE_CHARS - 1] + "…"
 
 
 def _text(data: Mapping[str, Any], key: str, *, required: bool = False) -> str:
@@ -213,6 +283,8 @@ def _text(data: Mapping[str, Any], key: str, *, required: bool = False) -> str:
         return ""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise IngestError(f"expected text, got {type(value).__name__}", field=key)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise IngestError(f"expected text, got the number {value}", field=key)
     text = one_line(str(value))
     if required and not text:
         raise IngestError("must not be empty", field=key)
@@ -227,14 +299,14 @@ def _string_list(value: Any, key: str) -> list[str]:
     return [clean_text(v) for v in value]
 
 
-def _datetime(value: Any) -> datetime | None:
+def _datetime(value: Any, field_name: str) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):  # YAML front matter gives datetimes already
-        return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+        return in_range(value, field_name)
     if not isinstance(value, str):
-        raise IngestError("expected an ISO 8601 date-time", field="published_at")
-    return parse_iso(value)
+        raise IngestError("expected an ISO 8601 date-time", field=field_name)
+    return parse_iso(value, field_name=field_name)
 
 
 def _image(value: Any) -> Image | None:
@@ -244,10 +316,17 @@ def _image(value: Any) -> Image | None:
         value = {"url": value, "alt": ""}
     if not isinstance(value, Mapping):
         raise IngestError("expected {url, alt}", field="image")
-    url = one_line(str(value.get("url") or ""))
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise IngestError(f"not an absolute http(s) URL: {url!r}", field="image.url")
+    url = value.get("url") or ""
+    if not isinstance(url, str):
+        raise IngestError(f"expected text, got {type(url).__name__}", field="image.url")
+    url = one_line(url)
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.netloc)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        valid = False
+    if not valid:
+        raise IngestError(f"not an absolute http(s) URL: {quote(url)}", field="image.url")
     alt = value.get("alt", "")
     if not isinstance(alt, str):
         raise IngestError("expected text", field="image.alt")

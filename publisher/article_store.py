@@ -1,42 +1,79 @@
-"""Articles in the database: save (create / update / unchanged), read, list, retract.
+"""Articles in the database: save (create / update / unchanged / retracted), read, list, retract,
+restore.
 
-Saving is batched: one SELECT for the existing rows of a batch and one executemany each for the new
-and the changed ones, so ingesting thousands of files is a handful of statements.
+An article is identified by its source id (``Article.key``), not its title: a corrected headline
+updates the same row, and its slug and guid stay. A new article takes the slug of its title, or
+``<slug>-2``, ``-3``... when another story has it. Rows stored before source ids existed have none;
+the first save whose slug matches such a row adopts it.
+
+Saving is batched (one SELECT for the existing rows of a batch, one executemany each for the new
+and the changed ones) and safe against concurrent writers on SQLite and PostgreSQL: new rows go in
+with ``INSERT ... ON CONFLICT DO NOTHING RETURNING``, and a batch that finds the database changed
+under it (a row it meant to insert was inserted by someone else, a slug was taken meanwhile) is
+rolled back and planned again from what is now there.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
-from publisher.article import Article, Image
+from publisher.article import MAX_SLUG, Article, Image
 from publisher.db import Database
 from publisher.db.schema import articles as t
+from publisher.errors import ConflictError
 
 # Namespace of article GUIDs: a GUID is derived once, at first publication, then stored.
 GUID_NAMESPACE = uuid.UUID("6f1f3c1e-8a5b-4c59-9d0e-3c1b9b0d7a10")
+CHUNK = 500  # keys per IN (...): under SQLite's bound-parameter limit
+# Each retry sees what the concurrent writers committed, so a few suffice; past them something
+# else is wrong and is reported.
+ATTEMPTS = 8
+# PostgreSQL's deadlock_detected and serialization_failure, SQLite's SQLITE_BUSY_SNAPSHOT (a read
+# snapshot that another writer moved past): the batch is simply tried again.
+_RETRY_CODES = {"40P01", "40001", 517}
 
 
 class Outcome(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    # The article was retracted: it stays so (a changed version is stored, still retracted) until
+    # ``publisher articles restore``.
+    RETRACTED = "retracted"
 
 
 @dataclass(frozen=True, slots=True)
 class Saved:
     article: Article  # as stored, with its dates
     outcome: Outcome
+    # The section slug the stored row had before this save (None for a new one): an edit that
+    # moves an article to another section changes the feed of the section it left.
+    previous_section: str | None = None
 
 
 def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+class _ReplanError(Exception):
+    """The database changed between a batch's reads and its writes."""
+
+
+@dataclass(slots=True)
+class _Plan:
+    results: list[Saved] = field(default_factory=list)
+    inserts: dict[str, dict[str, Any]] = field(default_factory=dict)  # by source id
+    updates: dict[str, dict[str, Any]] = field(default_factory=dict)  # by source id
+    # What each written source id must look like afterwards: (slug, content hash).
+    expected: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class ArticleStore:
@@ -50,58 +87,143 @@ class ArticleStore:
         published_at: datetime | None = None,
         dry_run: bool = False,
     ) -> list[Saved]:
-        """Create new articles, update changed ones, leave identical ones alone (by slug).
+        """Create new articles, update changed ones, leave identical ones alone (by source id).
 
         ``published_at`` applies to new articles that carry no date of their own; an update never
-        moves ``published_at`` or the slug, only ``updated_at``. Re-ingesting a retracted article
-        publishes it again.
+        moves ``published_at``, the slug or the guid, only ``updated_at``. A retracted article
+        stays retracted (``Outcome.RETRACTED``); ``restore`` publishes it again.
         """
-        now = now_utc()
-        results: list[Saved] = []
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        with self.db.begin() as conn:
-            existing = self._existing(conn, [a.slug for a in items])
-            for article in items:
-                digest = article.content_hash()
-                row = existing.get(article.slug)
-                if row is None:
-                    published = article.published_at or published_at or now
-                    stored = article.with_dates(published, max(published, now))
-                    stored = _with_guid(stored, _new_guid(stored))
-                    inserts.append(_row(stored, digest))
-                    existing[article.slug] = {
-                        "content_hash": digest, "published_at": stored.published_at,
-                        "updated_at": stored.updated_at, "guid": stored.guid, "retracted_at": None,
-                    }  # fmt: skip
-                    results.append(Saved(stored, Outcome.CREATED))
-                elif row["content_hash"] == digest and row["retracted_at"] is None:
-                    stored = _with_guid(
-                        article.with_dates(row["published_at"], row["updated_at"]), row["guid"]
-                    )
-                    results.append(Saved(stored, Outcome.UNCHANGED))
-                else:
-                    updated = max(now, row["published_at"])
-                    stored = _with_guid(article.with_dates(row["published_at"], updated), row["guid"])
-                    values = _row(stored, digest)
-                    for key in ("guid", "slug", "published_at"):
-                        values.pop(key)
-                    values["b_slug"] = article.slug
-                    updates.append(values)
-                    row.update(content_hash=digest, updated_at=updated, retracted_at=None)
-                    results.append(Saved(stored, Outcome.UPDATED))
-            if dry_run:  # only SELECTs ran: nothing to undo
-                return results
-            if inserts:
-                conn.execute(t.insert(), inserts)
-            if updates:
-                conn.execute(
-                    t.update()
-                    .where(t.c.slug == sa.bindparam("b_slug"))
-                    .values({k: sa.bindparam(k) for k in updates[0] if k != "b_slug"}),
-                    updates,
+        if not items:
+            return []
+        for attempt in range(1, ATTEMPTS + 1):
+            now = now_utc()
+            try:
+                with self.db.begin() as conn:
+                    plan = self._plan(conn, items, published_at, now)
+                    if not dry_run:  # a dry run ran only SELECTs: nothing to undo
+                        self._write(conn, plan)
+                return plan.results
+            except _ReplanError:
+                pass
+            except sa.exc.IntegrityError:
+                pass  # a unique key (slug, guid) taken by a concurrent writer after our reads
+            except sa.exc.OperationalError as exc:
+                code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "sqlite_errorcode", None)
+                if code not in _RETRY_CODES:
+                    raise
+            if attempt == ATTEMPTS:
+                break
+        raise ConflictError(f"articles could not be saved: still changing under {ATTEMPTS} attempts")
+
+    def _plan(
+        self, conn: sa.Connection, items: Sequence[Article], published_at: datetime | None, now: datetime
+    ) -> _Plan:
+        by_key = self._rows(conn, t.c.source_id, [a.key for a in items])
+        unknown_slugs = [a.slug for a in items if a.key not in by_key]
+        by_slug = self._rows(conn, t.c.slug, unknown_slugs)
+        taken = set(by_slug)  # slugs in use: stored, or given to an earlier item of this batch
+        plan = _Plan()
+        for article in items:
+            key = article.key
+            row = by_key.get(key)
+            adopted = False
+            if row is None:
+                legacy = by_slug.get(article.slug)
+                if legacy is not None and legacy["source_id"] is None:
+                    row, adopted = legacy, True  # stored before source ids: this is the same article
+                    legacy["source_id"] = key
+                    by_key[key] = row
+            if row is None:
+                slug = self._free_slug(conn, article.slug, taken)
+                taken.add(slug)
+                stored = replace(article, slug=slug, source_id=key)
+                published = article.published_at or published_at or now
+                stored = stored.with_dates(published, max(published, now))
+                stored = replace(stored, guid=_new_guid(stored))
+                digest = stored.content_hash()
+                plan.inserts[key] = _row(stored, digest)
+                plan.expected[key] = (slug, digest)
+                by_key[key] = {**_row(stored, digest), "section_slug": stored.section_slug}
+                plan.results.append(Saved(stored, Outcome.CREATED))
+                continue
+            stored = replace(article, slug=row["slug"], source_id=key, guid=row["guid"])
+            digest = stored.content_hash()
+            retracted = row["retracted_at"]
+            before = row["section_slug"]
+            if row["content_hash"] == digest:
+                stored = replace(stored.with_dates(row["published_at"], row["updated_at"]),
+                                 retracted_at=retracted)  # fmt: skip
+                outcome = Outcome.UNCHANGED if retracted is None else Outcome.RETRACTED
+                if adopted:
+                    plan.updates[key] = {"source_id": key, "b_slug": row["slug"], "b_key": key}
+                    plan.expected[key] = (row["slug"], digest)
+                plan.results.append(Saved(stored, outcome, before))
+                continue
+            updated = max(now, row["published_at"])
+            stored = replace(stored.with_dates(row["published_at"], updated), retracted_at=retracted)
+            values = _row(stored, digest)
+            for name in ("guid", "slug", "published_at", "retracted_at"):
+                values.pop(name)
+            values.update(b_slug=row["slug"], b_key=key)
+            plan.updates[key] = values
+            plan.expected[key] = (row["slug"], digest)
+            row.update(content_hash=digest, updated_at=updated, section_slug=stored.section_slug)
+            outcome = Outcome.UPDATED if retracted is None else Outcome.RETRACTED
+            plan.results.append(Saved(stored, outcome, before))
+        return plan
+
+    def _write(self, conn: sa.Connection, plan: _Plan) -> None:
+        # Sorted, so that two writers lock rows in the same order and never deadlock each other.
+        inserts = [plan.inserts[key] for key in sorted(plan.inserts)]
+        if inserts:
+            insert = (sqlite.insert if self.db.is_sqlite else postgresql.insert)(t)
+            stmt = insert.on_conflict_do_nothing().returning(t.c.source_id)
+            landed = set(conn.execute(stmt, inserts).scalars())
+            if landed != set(plan.inserts):
+                raise _ReplanError  # someone else stored one of them first: it is an update now
+        updates = [plan.updates[key] for key in sorted(plan.updates)]
+        for columns in {tuple(u) for u in updates}:  # an adoption sets fewer columns than an edit
+            conn.execute(
+                t.update()
+                .where(
+                    t.c.slug == sa.bindparam("b_slug"),
+                    sa.or_(t.c.source_id.is_(None), t.c.source_id == sa.bindparam("b_key")),
                 )
-        return results
+                .values({k: sa.bindparam(k) for k in columns if not k.startswith("b_")}),
+                [u for u in updates if tuple(u) == columns],
+            )
+        if plan.updates:
+            found = self._rows(conn, t.c.source_id, list(plan.updates))
+            for key in plan.updates:
+                row = found.get(key)
+                if row is None or (row["slug"], row["content_hash"]) != plan.expected[key]:
+                    raise _ReplanError
+
+    def _rows(
+        self, conn: sa.Connection, column: sa.Column[str], values: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        wanted = list(dict.fromkeys(values))
+        cols = (t.c.slug, t.c.source_id, t.c.section_slug, t.c.content_hash, t.c.published_at,
+                t.c.updated_at, t.c.guid, t.c.retracted_at)  # fmt: skip
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), CHUNK):
+            query = sa.select(*cols).where(column.in_(wanted[start : start + CHUNK]))
+            for row in conn.execute(query).mappings():
+                found[row[column.name]] = dict(row)
+        return found
+
+    def _free_slug(self, conn: sa.Connection, slug: str, taken: set[str]) -> str:
+        """``slug``, or the first of ``slug-2``, ``slug-3``... that no other story has."""
+        if slug not in taken:
+            return slug
+        base = slug[: MAX_SLUG - 4].rstrip("-") or slug
+        # Slugs are [a-z0-9-] only, so LIKE's wildcards cannot occur in ``base``.
+        query = sa.select(t.c.slug).where(t.c.slug.like(f"{base}-%"))
+        used = taken | set(conn.execute(query).scalars())
+        n = 2
+        while f"{base}-{n}" in used:
+            n += 1
+        return f"{base}-{n}"
 
     def get(self, slug: str) -> Article | None:
         with self.db.connect() as conn:
@@ -157,15 +279,18 @@ class ArticleStore:
             row = conn.execute(sa.select(t).where(t.c.slug == slug)).mappings().first()
         return _article(row) if row else None
 
-    def _existing(self, conn: sa.Connection, slugs: Iterable[str]) -> dict[str, dict[str, Any]]:
-        wanted = list(dict.fromkeys(slugs))
-        found: dict[str, dict[str, Any]] = {}
-        cols = (t.c.slug, t.c.content_hash, t.c.published_at, t.c.updated_at, t.c.guid, t.c.retracted_at)
-        for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
-            chunk = wanted[start : start + 500]
-            for row in conn.execute(sa.select(*cols).where(t.c.slug.in_(chunk))).mappings():
-                found[row["slug"]] = dict(row)
-        return found
+    def restore(self, slug: str) -> Article | None:
+        """Publish a retracted article again (as last stored); a no-op for a live one. None if
+        unknown. ``updated_at`` moves, so feed readers see the item come back as changed."""
+        now = now_utc()
+        with self.db.begin() as conn:
+            conn.execute(
+                t.update()
+                .where(t.c.slug == slug, t.c.retracted_at.is_not(None))
+                .values(retracted_at=None, updated_at=now)
+            )
+            row = conn.execute(sa.select(t).where(t.c.slug == slug)).mappings().first()
+        return _article(row) if row else None
 
 
 def _new_guid(article: Article) -> str:
@@ -173,14 +298,11 @@ def _new_guid(article: Article) -> str:
     return "urn:uuid:" + str(uuid.uuid5(GUID_NAMESPACE, f"{article.slug}|{article.published_at.isoformat()}"))
 
 
-def _with_guid(article: Article, guid: str) -> Article:
-    return replace(article, guid=guid)
-
-
 def _row(article: Article, digest: str) -> dict[str, Any]:
     return {
         "guid": article.guid,
         "slug": article.slug,
+        "source_id": article.key,
         "title": article.title,
         "section": article.section,
         "section_slug": article.section_slug,
@@ -221,4 +343,5 @@ def _article(row: Any) -> Article:
         updated_at=row["updated_at"],
         guid=row["guid"],
         retracted_at=row["retracted_at"],
+        source_id=row["source_id"],
     )

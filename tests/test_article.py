@@ -129,8 +129,8 @@ def test_header_injection_is_impossible_through_one_line_fields() -> None:
 def test_to_json_has_exactly_the_documented_keys() -> None:
     article = one(MARKDOWN, ".md")
     assert list(article.to_json()) == [
-        "slug", "title", "section", "top_story", "source", "dateline", "authors", "edition", "summary",
-        "quick_looks_title", "quick_looks", "body_html", "image", "published_at", "updated_at",
+        "slug", "source_id", "title", "section", "top_story", "source", "dateline", "authors", "edition",
+        "summary", "quick_looks_title", "quick_looks", "body_html", "image", "published_at", "updated_at",
     ]  # fmt: skip
 
 

@@ -70,7 +70,7 @@ def test_list_filters_and_orders_newest_first(any_db_app: App) -> None:
     assert store.sections() == [("US News", "us-news"), ("World", "world")]
 
 
-def test_retract_hides_and_reingest_restores(any_db_app: App) -> None:
+def test_retraction_sticks_until_restored(any_db_app: App) -> None:
     store = any_db_app.articles
     store.save_many([art("gone")])
     retracted = store.retract("gone")
@@ -78,9 +78,19 @@ def test_retract_hides_and_reingest_restores(any_db_app: App) -> None:
     assert store.list() == []
     assert [a.slug for a in store.list(include_retracted=True)] == ["gone"]
     assert store.retract("no-such-article") is None
-    [saved] = store.save_many([art("gone")])
-    assert saved.outcome is Outcome.UPDATED
-    assert [a.slug for a in store.list()] == ["gone"]
+
+    [same] = store.save_many([art("gone")])
+    assert same.outcome is Outcome.RETRACTED and same.article.retracted_at is not None
+    [fixed] = store.save_many([art("gone", summary="corrected")])  # kept, still retracted
+    assert fixed.outcome is Outcome.RETRACTED
+    assert store.list() == []
+
+    restored = store.restore("gone")
+    assert restored is not None and restored.retracted_at is None
+    assert [(a.slug, a.summary) for a in store.list()] == [("gone", "corrected")]
+    assert store.restore("no-such-article") is None
+    [again] = store.save_many([art("gone", summary="corrected")])
+    assert again.outcome is Outcome.UNCHANGED
 
 
 def test_many_articles_in_one_batch(any_db_app: App) -> None:

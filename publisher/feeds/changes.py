@@ -1,7 +1,8 @@
 """Which sections' feeds an ingest touched: those of created and updated articles, before and after.
 
-An edit can move an article to another section; the feed of the section it left must lose it, so
-the old section is read just before the save.
+An edit can move an article to another section; the feed of the section it left must lose it. The
+store reports the section each saved row had before the save (``Saved.previous_section``), read in
+the same transaction as the write, so a concurrent edit cannot slip between the two.
 """
 
 from __future__ import annotations
@@ -9,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from publisher.article import Article
 from publisher.article_store import ArticleStore, Outcome, Saved
-from publisher.db.schema import articles as t
 
 
 class SectionTrackingStore(ArticleStore):
@@ -30,20 +28,12 @@ class SectionTrackingStore(ArticleStore):
         published_at: datetime | None = None,
         dry_run: bool = False,
     ) -> list[Saved]:
-        before = {} if dry_run else self._sections_of([a.slug for a in items])
         saved = super().save_many(items, published_at=published_at, dry_run=dry_run)
         if not dry_run:
             for result in saved:
-                if result.outcome is not Outcome.UNCHANGED:
+                # A retracted article is in no feed, whatever was stored for it.
+                if result.outcome in (Outcome.CREATED, Outcome.UPDATED):
                     self.sections.add(result.article.section_slug)
-                    if result.article.slug in before:
-                        self.sections.add(before[result.article.slug])
+                    if result.previous_section is not None:
+                        self.sections.add(result.previous_section)
         return saved
-
-    def _sections_of(self, slugs: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        with self.db.connect() as conn:
-            for start in range(0, len(slugs), 500):  # SQLite's bound-parameter limit
-                query = sa.select(t.c.slug, t.c.section_slug).where(t.c.slug.in_(slugs[start : start + 500]))
-                found.update((slug, section) for slug, section in conn.execute(query))
-        return found
