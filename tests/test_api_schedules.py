@@ -70,21 +70,58 @@ def _bad_fields(response) -> list[str]:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("body", "fields"),
     [
-        ({"name": "m", "at": "25:00"}, ["at"]),
-        ({"name": "m", "at": "07:00", "days": "caturday"}, ["days"]),
-        ({"name": "m", "at": "07:00", "timezone": "Mars/Base"}, ["timezone"]),
-        ({"name": "m", "at": "07:00", "window_hours": 0}, ["window_hours"]),
+        ({"name": "morning", "at": "25:00"}, ["at"]),
+        ({"name": "morning", "at": "07:00", "days": "caturday"}, ["days"]),
+        ({"name": "morning", "at": "07:00", "timezone": "Mars/Base"}, ["timezone"]),
+        ({"name": "morning", "at": "07:00", "window_hours": 0}, ["window_hours"]),
+        ({"name": "morning", "at": "07:00", "window_hours": 721}, ["window_hours"]),
         ({"name": "Bad Name", "at": "07:00"}, ["name"]),
+        ({"name": "morning\n", "at": "07:00"}, ["name"]),
         ({"name": "m"}, ["at"]),
         ({"name": "m", "at": "07:00", "colour": "red"}, ["colour"]),
         ({"at": 7}, ["name", "at"]),
+        ({"name": "morning", "at": "25:99", "timezone": "Mars/Olympus"}, ["at", "timezone"]),
+        ({"name": "morning", "at": "07:00", "edition": "nonexistent"}, ["edition"]),
+        ({"name": "noon", "at": "07:00"}, ["edition"]),  # builds edition 'noon', which is not defined
+        ({"name": "feeds", "every_minutes": 0}, ["every_minutes"]),
+        ({"name": "feeds", "every_minutes": 10**30}, ["every_minutes"]),
+        ({"name": "feeds", "every_minutes": 5, "days": "mon"}, ["days"]),
     ],
 )
-def test_bad_input_is_422_naming_the_field(client: TestClient, body: dict, fields: list[str]) -> None:  # type: ignore[type-arg]
+def test_bad_input_is_422_naming_every_bad_field(client: TestClient, body: dict, fields: list[str]) -> None:  # type: ignore[type-arg]
     assert _bad_fields(client.post("/api/schedules", json=body)) == fields
+    assert client.get("/api/schedules").json() == []
 
 
-def test_openapi_documents_the_api(client: TestClient) -> None:
+@pytest.mark.parametrize(
+    ("change", "fields"),
+    [
+        ({"window_hours": 1e9}, ["window_hours"]),
+        ({"window_hours": 0}, ["window_hours"]),
+        ({"at": "25:99", "timezone": "Mars/Olympus"}, ["at", "timezone"]),
+        ({"edition": "nonexistent"}, ["edition"]),
+        ({"days": "caturday", "paused": True}, ["days"]),
+        ({"every_minutes": 5}, ["every_minutes"]),
+        ({"at": None}, ["at"]),
+    ],
+)
+def test_patch_runs_the_same_checks_as_post(client: TestClient, change: dict, fields: list[str]) -> None:  # type: ignore[type-arg]
+    assert client.post("/api/schedules", json={"name": "morning", "at": "07:00"}).status_code == 201
+    assert _bad_fields(client.patch("/api/schedules/morning", json=change)) == fields
+    unchanged = client.get("/api/schedules/morning").json()
+    assert (unchanged["at"], unchanged["window_hours"], unchanged["paused"]) == ("07:00", None, False)
+
+
+def test_window_and_edition_within_bounds_are_taken(client: TestClient) -> None:
+    assert client.post("/api/schedules", json={"name": "early", "at": "05:00", "edition": "morning",
+                                               "window_hours": 720}).status_code == 201  # fmt: skip
+    changed = client.patch("/api/schedules/early", json={"window_hours": 1, "edition": "morning"})
+    assert changed.status_code == 200 and changed.json()["window_hours"] == 1
+
+
+def test_openapi_documents_the_api_and_no_page_loads_from_a_cdn(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/api/schedules", "/api/schedules/{name}"} <= set(spec["paths"])
-    assert client.get("/docs").status_code == 200
+    # FastAPI's /docs and /redoc pull Swagger UI and ReDoc from a CDN: both are off.
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404

@@ -40,7 +40,7 @@ def test_mark_run_is_compare_and_set(any_db_app: App) -> None:
 
 def test_due_times_across_spring_forward(cli) -> None:  # type: ignore[no-untyped-def]
     cli("schedule", "add", "morning", "--at", "07:30")
-    cli("schedule", "add", "early", "--at", "02:30")
+    cli("schedule", "add", "early", "--at", "02:30", "--edition", "morning")
     out = cli("schedule", "due-times", "early", "--date", "2026-03-08", "--timezone", "America/New_York",
               "--timezone", "Asia/Kathmandu", "--json")  # fmt: skip
     assert json.loads(out) == [
@@ -50,7 +50,8 @@ def test_due_times_across_spring_forward(cli) -> None:  # type: ignore[no-untype
 
 
 def test_fixed_zone_policy_sends_everyone_at_once(cli) -> None:  # type: ignore[no-untyped-def]
-    cli("schedule", "add", "ny", "--at", "07:00", "--timezone", "America/New_York", "--days", "sun")
+    cli("schedule", "add", "ny", "--at", "07:00", "--timezone", "America/New_York", "--days", "sun",
+        "--edition", "morning")  # fmt: skip
     out = cli("schedule", "due-times", "ny", "--date", "2026-11-01", "--timezone", "Europe/London",
               "--timezone", "UTC", "--json")  # fmt: skip
     rows = json.loads(out)

@@ -11,8 +11,13 @@ from publisher.article import parse_iso
 from publisher.cli import pass_app, print_json
 from publisher.cli.edition import edition_group
 from publisher.delivery.control import Changed
-from publisher.errors import IngestError
-from publisher.schedule.clock import ClockError, parse_hhmm, zone
+from publisher.errors import InvalidInputError
+from publisher.limits import MAX_ID, check_date
+from publisher.schedule.clock import parse_hhmm, zone
+
+# Ids beyond a database integer are refused by click, with a usage error, before any query.
+EDITION_ID = click.IntRange(1, MAX_ID)
+MAX_DELAY_MINUTES = 7 * 24 * 60
 
 
 @edition_group.command("list")
@@ -41,7 +46,7 @@ def _report(changed: Changed) -> None:
 
 
 @edition_group.command("pause")
-@click.argument("edition_id", type=int)
+@click.argument("edition_id", type=EDITION_ID)
 @pass_app
 def edition_pause(app: App, edition_id: int) -> None:
     """Stop sending within seconds; nothing is lost (queued rows wait as pending)."""
@@ -49,7 +54,7 @@ def edition_pause(app: App, edition_id: int) -> None:
 
 
 @edition_group.command("resume")
-@click.argument("edition_id", type=int)
+@click.argument("edition_id", type=EDITION_ID)
 @pass_app
 def edition_resume(app: App, edition_id: int) -> None:
     """Carry on a paused edition; nothing is sent twice."""
@@ -57,7 +62,7 @@ def edition_resume(app: App, edition_id: int) -> None:
 
 
 @edition_group.command("cancel")
-@click.argument("edition_id", type=int)
+@click.argument("edition_id", type=EDITION_ID)
 @pass_app
 def edition_cancel(app: App, edition_id: int) -> None:
     """Skip every delivery not yet sent."""
@@ -65,9 +70,10 @@ def edition_cancel(app: App, edition_id: int) -> None:
 
 
 @edition_group.command("reschedule")
-@click.argument("edition_id", type=int)
+@click.argument("edition_id", type=EDITION_ID)
 @click.option("--to", "to", help="One new due time for everyone, ISO 8601 (e.g. 2026-11-25T08:00:00Z).")
-@click.option("--delay", "delay", type=int, help="Shift every pending delivery by this many minutes.")
+@click.option("--delay", "delay", type=click.IntRange(-MAX_DELAY_MINUTES, MAX_DELAY_MINUTES),
+              help="Shift every pending delivery by this many minutes (at most a week).")  # fmt: skip
 @click.option("--at", "at", help="A new local time HH:MM of the edition's day ...")
 @click.option("--timezone", default="subscriber", show_default=True,
               help="... in each subscriber's zone ('subscriber') or one IANA zone.")  # fmt: skip
@@ -78,7 +84,7 @@ def edition_reschedule(
     """New due times for the deliveries not yet sent."""
     if sum(x is not None for x in (to, delay, at)) != 1:
         raise click.UsageError("give exactly one of --to, --delay, --at")
-    when = _checked("--to", lambda: parse_iso(to, field_name="--to") if to else None)
+    when = _checked("--to", lambda: check_date(parse_iso(to, field_name="--to"), "--to") if to else None)
     local = _checked("--at", lambda: parse_hhmm(at) if at else None)
     if timezone != "subscriber":
         _checked("--timezone", lambda: zone(timezone))
@@ -93,12 +99,12 @@ def _checked(option: str, parse):  # type: ignore[no-untyped-def]
     """Run a parser; its error becomes a usage error naming the option."""
     try:
         return parse()
-    except (IngestError, ClockError) as exc:
+    except InvalidInputError as exc:  # IngestError, ClockError and out-of-range values alike
         raise click.BadParameter(getattr(exc, "reason", str(exc)), param_hint=f"'{option}'") from None
 
 
 @edition_group.command("test-send")
-@click.argument("edition_id", type=int)
+@click.argument("edition_id", type=EDITION_ID)
 @click.argument("addresses", nargs=-1, required=True)
 @pass_app
 def edition_test_send(app: App, edition_id: int, addresses: tuple[str, ...]) -> None:

@@ -8,15 +8,16 @@ import click
 
 from publisher.app import App
 from publisher.cli import parse_date, pass_app, print_json
-from publisher.schedule.clock import ClockError, zone
-from publisher.schedule.model import EDITION, Schedule, edition_schedule, feed_schedule
-from publisher.schedule.store import ScheduleExistsError
+from publisher.edition.selection import parse_edition_names
+from publisher.errors import ScheduleError
+from publisher.schedule.clock import zone
+from publisher.schedule.model import EDITION, Schedule, build_schedule
 
 
 def _run(func, *args, **kwargs):  # type: ignore[no-untyped-def]
     try:
         return func(*args, **kwargs)
-    except (ClockError, ScheduleExistsError) as exc:
+    except ScheduleError as exc:  # a bad value (every one named), or a name that exists already
         raise click.ClickException(str(exc)) from None
 
 
@@ -39,9 +40,10 @@ def schedule_group() -> None:
 @click.option("--timezone", default="subscriber", show_default=True,
               help="'subscriber' (each subscriber's own zone) or one IANA zone.")  # fmt: skip
 @click.option("--section", "sections", multiple=True, help="Only these sections (repeatable).")
-@click.option("--window", "window_hours", type=int, help="Hours of articles before the send time.")
-@click.option("--edition", "edition_name", default="", help="Edition name (default: the schedule's).")
-@click.option("--every", "every_minutes", type=int, help="A feed refresh every N minutes instead.")
+@click.option("--window", "window_hours", type=int, help="Hours of articles before the send time (1-720).")
+@click.option("--edition", "edition_name", default="",
+              help="Edition name from PUBLISHER_EDITION_NAMES (default: the schedule's).")  # fmt: skip
+@click.option("--every", "every_minutes", type=int, help="A feed refresh every N minutes instead (1-1440).")
 @pass_app
 def schedule_add(
     app: App,
@@ -58,10 +60,12 @@ def schedule_add(
     if (at is None) == (every_minutes is None):
         raise click.UsageError("give either --at HH:MM (an edition) or --every MINUTES (feed refresh)")
     if at is not None:
-        schedule = _run(edition_schedule, name, at=at, days=days, timezone=timezone, sections=sections,
-                        window_hours=window_hours, edition_name=edition_name)  # fmt: skip
+        values = {"name": name, "at": at, "days": days, "timezone": timezone, "sections": list(sections),
+                  "window_hours": window_hours, "edition": edition_name}  # fmt: skip
     else:
-        schedule = _run(feed_schedule, name, every_minutes=every_minutes)
+        values = {"name": name, "every_minutes": every_minutes}
+    edition_names = parse_edition_names(app.settings.edition_names)
+    schedule = _run(build_schedule, values, edition_names=edition_names)
     _run(app.schedules.add, schedule)
     click.echo(f"added  {_describe(schedule)}")
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from publisher.db import Database
 from publisher.db.schema import schedules as t
-from publisher.errors import ScheduleError
+from publisher.errors import ConflictError, ScheduleError
 from publisher.schedule.clock import format_days, parse_days, parse_hhmm
 from publisher.schedule.model import FEEDS, Schedule, feed_schedule
 
@@ -18,8 +18,8 @@ DEFAULT_FEED_SCHEDULE = "feeds"
 DEFAULT_FEED_INTERVAL = 5
 
 
-class ScheduleExistsError(ScheduleError):
-    pass
+class ScheduleExistsError(ConflictError, ScheduleError):
+    """A conflict with what is stored (409), though the input itself was well formed."""
 
 
 class ScheduleStore:

@@ -1,7 +1,12 @@
 """The web side (``publisher serve``): feeds, article pages, the edition archive, unsubscribe, ops API.
 
 ``create_app`` builds the ASGI app around one publisher ``App`` (the composition root); each
-concern is a router in its own module, included here.
+concern is a router in its own module, included here. Before any route: the security headers,
+the ops API's token check and the request body limit (``guard.py``); after any route: errors
+answered by their type (``errors.py``).
+
+``/docs`` and ``/redoc`` are off: FastAPI's pages load Swagger UI and ReDoc from a CDN and run
+inline script. The API is described by ``/openapi.json``, which any OpenAPI viewer opens.
 """
 
 from __future__ import annotations
@@ -12,10 +17,23 @@ from publisher.app import App
 
 
 def create_app(app: App | None = None) -> FastAPI:
-    from publisher.web import api, articles, editions, feeds, health, metrics, preferences, unsubscribe
+    from publisher.web import (
+        api,
+        articles,
+        editions,
+        errors,
+        feeds,
+        health,
+        metrics,
+        preferences,
+        static,
+        unsubscribe,
+    )
+    from publisher.web.guard import ApiAuth, BodyLimit, SecurityHeaders
 
     publisher_app = app or App()
-    web = FastAPI(title="publisher", version="0.1.0")
+    settings = publisher_app.settings
+    web = FastAPI(title="publisher", version="0.1.0", docs_url=None, redoc_url=None)
     web.state.publisher = publisher_app
     web.include_router(health.router)
     web.include_router(unsubscribe.router)
@@ -25,4 +43,10 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(articles.router)
     web.include_router(editions.router)
     web.include_router(api.build_router())
+    web.router.routes.extend(static.routes)
+    errors.install(web)
+    # The last added runs first: headers on every answer, then the token, then the body limit.
+    web.add_middleware(BodyLimit, max_bytes=getattr(settings, "max_body_bytes", 1_048_576))
+    web.add_middleware(ApiAuth, token=settings.api_token)
+    web.add_middleware(SecurityHeaders)
     return web

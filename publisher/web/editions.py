@@ -5,6 +5,9 @@ unsubscribe links). An edition that was sent (frozen in the ``editions`` table b
 shown as sent, pins and exclusions included, whatever the clock says; otherwise the articles are
 selected on the fly with ``load_edition``, the one definition of an edition's articles, once the
 edition's cut-off has passed (before it, the edition is not final and has not gone out).
+
+The email's styles are inline (mail clients drop stylesheets), so this page alone allows inline
+styles in its Content-Security-Policy; scripts stay forbidden.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from publisher.edition.compile import compile_archive_html
 from publisher.edition.selection import Edition, EditionSpec, load_edition, parse_edition_names
+from publisher.errors import InvalidInputError
+from publisher.limits import check_date
+from publisher.web.guard import ARCHIVE_CSP
+from publisher.web.pages import not_found
 
 if TYPE_CHECKING:
     from publisher.app import App
@@ -31,29 +38,29 @@ def edition_page(request: Request, name: str, day: str) -> HTMLResponse:
     app = request.app.state.publisher
     settings = app.settings
     if name not in parse_edition_names(settings.edition_names):
-        raise HTTPException(404, f"no edition named {name!r}")
+        return not_found(settings, "There is no edition of that name.")
     try:
-        edition_date = date.fromisoformat(day)
-    except ValueError:
-        raise HTTPException(404, "the date must be YYYY-MM-DD") from None
+        edition_date = check_date(date.fromisoformat(day))
+    except (ValueError, InvalidInputError):
+        return not_found(settings, "There is no edition of that date.")
     # An edition that has gone out is shown as frozen, also before its nominal cut-off: a scheduled
     # edition reaches the first time zones (UTC+14) many hours before 07:00 UTC.
     edition = _sent_edition(app, name, edition_date)
     if edition is None:
         spec = EditionSpec.from_settings(settings, name)
         if spec.cutoff(edition_date) > datetime.now(UTC):
-            raise HTTPException(404, "this edition has not been published yet")
+            return not_found(settings, "This edition has not been published yet.")
         edition = load_edition(app.articles, spec, edition_date)
     if not edition.articles:
-        raise HTTPException(404, "no articles in this edition")
+        return not_found(settings, "This edition had no articles.")
     html = compile_archive_html(edition, settings)
-    return HTMLResponse(html, headers={"Cache-Control": f"public, max-age={MAX_AGE}"})
+    return HTMLResponse(html, headers={"Cache-Control": f"public, max-age={MAX_AGE}",
+                                       "Content-Security-Policy": ARCHIVE_CSP})  # fmt: skip
 
 
 def _sent_edition(app: App, name: str, day: date) -> Edition | None:
     """The newest edition of that name and date that went out, as frozen by delivery."""
     from publisher.db.schema import editions as t
-    from publisher.delivery.editions import EditionStore
 
     query = (
         sa.select(t.c.id)
@@ -65,6 +72,6 @@ def _sent_edition(app: App, name: str, day: date) -> Edition | None:
         edition_id = conn.execute(query).scalar()
     if edition_id is None:
         return None
-    store = EditionStore(app.db, app.articles)
+    store = app.edition_store
     record = store.get(edition_id)
     return store.load(record) if record is not None else None

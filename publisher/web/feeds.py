@@ -59,7 +59,7 @@ class FeedFiles:
         file = self.root.joinpath(*rel.parts)
         try:
             st = os.stat(file)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in the path, which no file has
             return None
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         cached = self._cache.get(path)

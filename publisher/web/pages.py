@@ -1,25 +1,105 @@
-"""The small HTML pages a reader sees on the site (unsubscribe, preferences): one plain layout."""
+"""The HTML a reader sees on the site, rendered from ``templates/web/`` with autoescape on.
+
+Every page extends ``web/base.html`` and links the one stylesheet, ``/static/site.css``, whose URL
+carries a hash of its bytes so browsers may keep it for a year. ``PUBLISHER_TEMPLATES_DIR``
+overrides the pages as it does the email: a file at ``<dir>/web/<name>`` replaces the shipped one.
+"""
 
 from __future__ import annotations
 
-import html
+import hashlib
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
+import jinja2
 from fastapi.responses import HTMLResponse
 
-INVALID_LINK = "<p>This link is not valid. Use the link from the newest email you received.</p>"
+from publisher.edition.compile import date_in_words
+from publisher.errors import ConfigError
+from publisher.settings import Settings
+from publisher.text import one_line
+
+STYLESHEET = "site.css"
 
 
-def reader_page(site_title: str, heading: str, body: str, *, status_code: int = 200) -> HTMLResponse:
-    """``body`` is HTML the caller built (escaping what it holds); nothing here is cached."""
-    title = html.escape(f"{heading} · {site_title}")
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="robots" content="noindex"><title>{title}</title></head>'
-        f"<body><main><h1>{html.escape(heading)}</h1>{body}</main></body></html>"
+def _shipped_dir() -> Path:
+    """``templates/`` of the source tree (an editable install), else of the working directory (the
+    Docker image keeps the project in /app)."""
+    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
+        candidate = root / "templates" / "web"
+        if candidate.is_dir():
+            return candidate.parent
+    raise ConfigError("templates/web/ not found beside the package or in the working directory")
+
+
+def long_date(value: date | datetime) -> str:
+    """``Friday, December 4, 2026``: how people write dates, the same in every server locale."""
+    return date_in_words(value.date() if isinstance(value, datetime) else value)
+
+
+@lru_cache(maxsize=8)
+def web_templates(override_dir: str = "") -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if override_dir:
+        loaders.append(jinja2.FileSystemLoader(override_dir))
+    loaders.append(jinja2.FileSystemLoader(str(_shipped_dir())))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,  # every page is HTML; nothing is trusted by default
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
     )
-    return HTMLResponse(document, status_code=status_code, headers={"Cache-Control": "no-store"})
+    env.filters["long_date"] = long_date
+    env.filters["one_line"] = one_line
+    return env
 
 
-def invalid_link(site_title: str) -> HTMLResponse:
-    return reader_page(site_title, "Invalid link", INVALID_LINK, status_code=400)
+@lru_cache(maxsize=8)
+def stylesheet(override_dir: str = "") -> tuple[bytes, str]:
+    """The site's CSS and its short content hash (the cache-busting version and the ETag)."""
+    source, _name, _uptodate = web_templates(override_dir).loader.get_source(  # type: ignore[union-attr]
+        web_templates(override_dir), f"web/{STYLESHEET}"
+    )
+    body = source.encode("utf-8")
+    return body, hashlib.sha256(body).hexdigest()[:16]
+
+
+def render(
+    settings: Settings,
+    template: str,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A page; reader pages hold tokens, so nothing is cached unless ``headers`` says so."""
+    env = web_templates(settings.templates_dir)
+    _css, version = stylesheet(settings.templates_dir)
+    html = env.get_template(f"web/{template}").render(
+        site_title=settings.site_title,
+        language=settings.language,
+        stylesheet_url=f"/static/{STYLESHEET}?v={version}",
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code, headers=headers or {"Cache-Control": "no-store"})
+
+
+def message_page(settings: Settings, heading: str, text: str, *, status_code: int = 200) -> HTMLResponse:
+    """A page that only says something: an error, a confirmation."""
+    return render(settings, "message.html", status_code=status_code, heading=heading, text=text)
+
+
+def invalid_link(settings: Settings) -> HTMLResponse:
+    return message_page(
+        settings,
+        "Invalid link",
+        "This link is not valid. Use the link from the newest email you received.",
+        status_code=400,
+    )
+
+
+def not_found(settings: Settings, text: str = "There is no page at this address.") -> HTMLResponse:
+    return message_page(settings, "Not found", text, status_code=404)

@@ -3,22 +3,39 @@ sections they follow (none ticked: every section). The email's "Manage preferenc
 
 The token is the unsubscribe token: it names one subscriber and proves the link came from us. GET
 only shows; POST saves. Saving never resubscribes someone who left.
+
+The form is read as it streams in and refused past ``MAX_FORM`` bytes (413), so a reader's page
+never buffers more than a few fields' worth; a body that is not UTF-8 form data, or that names
+``name`` or ``timezone`` twice, is a 422 that changes nothing.
 """
 
 from __future__ import annotations
 
-import html
-from urllib.parse import parse_qs
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, quote
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from publisher.subscribers.model import InvalidSubscriberError, Status, Subscriber, validate
 from publisher.unsubscribe import read_token
-from publisher.web.pages import invalid_link, reader_page
+from publisher.web.pages import invalid_link, message_page, render
 
 router = APIRouter()
 MAX_FORM = 16_384  # bytes: a handful of fields
+MAX_FIELDS = 200  # more section boxes than any newsroom has
+SINGLE_FIELDS = ("name", "timezone")
+
+
+class FormError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
 
 
 @router.get("/preferences/{token}", response_class=HTMLResponse)
@@ -26,7 +43,7 @@ def preferences_page(request: Request, token: str) -> HTMLResponse:
     app = request.app.state.publisher
     subscriber = _subscriber(app, token)
     if subscriber is None:
-        return invalid_link(app.settings.site_title)
+        return invalid_link(app.settings)
     return _form(app, token, subscriber)
 
 
@@ -35,36 +52,68 @@ async def save_preferences(request: Request, token: str) -> HTMLResponse:
     app = request.app.state.publisher
     subscriber = _subscriber(app, token)
     if subscriber is None:
-        return invalid_link(app.settings.site_title)
-    body = (await request.body())[:MAX_FORM].decode("utf-8", "replace")
-    form = parse_qs(body, keep_blank_values=True)
+        return invalid_link(app.settings)
     try:
-        checked = validate(
-            subscriber.email,
-            form.get("name", [""])[0],
-            form.get("timezone", [""])[0],
-            form.get("section", []),
-        )
-    except InvalidSubscriberError as exc:
+        raw = await _read_form(request)
+    except OverflowError:
+        return message_page(app.settings, "Too much data", "That form was larger than this page accepts.",
+                            status_code=413)  # fmt: skip
+    try:
+        form = _parse_form(raw)
+        checked = validate(subscriber.email, form.get("name", [""])[0], form.get("timezone", [""])[0],
+                           form.get("section", []))  # fmt: skip
+    except (FormError, InvalidSubscriberError) as exc:
         return _form(app, token, subscriber, error=str(exc), status_code=422)
     app.subscribers.set_preferences(
         subscriber.id, name=checked.name, timezone=checked.timezone, sections=checked.sections
     )
-    follows = ", ".join(checked.sections) or "every section"
-    saved = (
-        f"<p>Saved. You follow {html.escape(follows)}, and editions reach you at their local time in "
-        f"{html.escape(checked.timezone)}.</p>"
-        f'<p><a href="/preferences/{html.escape(token, quote=True)}">Change them again</a></p>'
-    )
-    return reader_page(app.settings.site_title, "Preferences saved", saved)
+    return render(app.settings, "preferences_saved.html", heading="Preferences saved",
+                  follows=", ".join(checked.sections) or "every section", timezone=checked.timezone,
+                  again_url=_url(token))  # fmt: skip
 
 
-def _subscriber(app, token: str) -> Subscriber | None:  # type: ignore[no-untyped-def]
+async def _read_form(request: Request) -> bytes:
+    """The body, or OverflowError as soon as it passes MAX_FORM (the rest is never read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM:
+        raise OverflowError
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_FORM:
+            raise OverflowError
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_form(raw: bytes) -> dict[str, list[str]]:
+    try:
+        text = raw.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)
+    except UnicodeDecodeError:
+        raise FormError("the form must be UTF-8 text") from None
+    except ValueError:
+        raise FormError(f"the form has more than {MAX_FIELDS} fields") from None
+    form: dict[str, list[str]] = {}
+    for key, value in pairs:
+        form.setdefault(key, []).append(value)
+    for key in SINGLE_FIELDS:
+        if len(form.get(key, ())) > 1:
+            raise FormError(f"{key}: given more than once")
+    return form
+
+
+def _url(token: str) -> str:
+    return f"/preferences/{quote(token, safe='')}"
+
+
+def _subscriber(app: Any, token: str) -> Subscriber | None:
     subscriber_id = read_token(app.signing_key, token)
     return None if subscriber_id is None else app.subscribers.get(subscriber_id)
 
 
-def _sections(app, subscriber: Subscriber) -> list[str]:  # type: ignore[no-untyped-def]
+def _sections(app: Any, subscriber: Subscriber) -> list[str]:
     """The edition's sections in edition order, then any other with articles or followed."""
     ordered = [s.strip() for s in app.settings.edition_sections.split(",") if s.strip()]
     others = [name for name, _slug in app.articles.sections()] + list(subscriber.sections)
@@ -77,30 +126,13 @@ def _sections(app, subscriber: Subscriber) -> list[str]:  # type: ignore[no-unty
 
 
 def _form(
-    app, token: str, subscriber: Subscriber, *, error: str = "", status_code: int = 200
-) -> HTMLResponse:  # type: ignore[no-untyped-def]
-    e = html.escape
-    action = e(f"/preferences/{token}", quote=True)
+    app: Any, token: str, subscriber: Subscriber, *, error: str = "", status_code: int = 200
+) -> HTMLResponse:
     followed = {s.lower() for s in subscriber.sections}
-    boxes = "".join(
-        f'<label><input type="checkbox" name="section" value="{e(name, quote=True)}"'
-        f"{' checked' if name.lower() in followed else ''}> {e(name)}</label><br>"
-        for name in _sections(app, subscriber)
-    )
-    notice = (
-        "<p><strong>You are not subscribed now</strong>; saving preferences does not subscribe you again.</p>"
-        if subscriber.status != Status.ACTIVE
-        else ""
-    )
-    problem = f'<p role="alert"><strong>{e(error)}</strong></p>' if error else ""
-    body = (
-        f"{notice}{problem}<p>Editions for {e(subscriber.email)}.</p>"
-        f'<form method="post" action="{action}">'
-        f'<p><label>Name <input name="name" value="{e(subscriber.name, quote=True)}"></label></p>'
-        f'<p><label>Time zone <input name="timezone" value="{e(subscriber.timezone, quote=True)}"></label>'
-        " (e.g. Europe/London: the Morning Edition arrives at 07:00 there)</p>"
-        f"<fieldset><legend>Sections (none ticked: every section)</legend>{boxes}</fieldset>"
-        '<p><button type="submit">Save</button></p></form>'
-        f'<p><a href="/unsubscribe/{e(token, quote=True)}">Unsubscribe</a></p>'
-    )
-    return reader_page(app.settings.site_title, "Your Morning Edition", body, status_code=status_code)
+    sections = [{"name": name, "followed": name.lower() in followed} for name in _sections(app, subscriber)]
+    return render(
+        app.settings, "preferences.html", status_code=status_code, heading="Your Morning Edition",
+        subscriber=subscriber, active=subscriber.status == Status.ACTIVE, error=error,
+        name=subscriber.name, timezone=subscriber.timezone, zones=_zones(), sections=sections,
+        action=_url(token), unsubscribe_url=f"/unsubscribe/{quote(token, safe='')}",
+    )  # fmt: skip

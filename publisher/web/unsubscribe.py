@@ -8,13 +8,13 @@ A forged or altered token gets a 400 page and touches nobody.
 
 from __future__ import annotations
 
-import html
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from publisher.unsubscribe import read_token
-from publisher.web.pages import invalid_link, reader_page
+from publisher.web.pages import invalid_link, message_page, render
 
 router = APIRouter()
 
@@ -23,15 +23,9 @@ router = APIRouter()
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     app = request.app.state.publisher
     if read_token(app.signing_key, token) is None:
-        return invalid_link(app.settings.site_title)
-    action = html.escape(f"/unsubscribe/{token}", quote=True)
-    body = (
-        "<p>Stop receiving these emails? One click and you are off the list.</p>"
-        f'<form method="post" action="{action}">'
-        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        '<button type="submit">Unsubscribe</button></form>'
-    )
-    return reader_page(app.settings.site_title, "Unsubscribe", body)
+        return invalid_link(app.settings)
+    return render(app.settings, "unsubscribe.html", heading="Unsubscribe",
+                  action=f"/unsubscribe/{quote(token, safe='')}")  # fmt: skip
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
@@ -39,8 +33,7 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
     app = request.app.state.publisher
     subscriber_id = read_token(app.signing_key, token)
     if subscriber_id is None:
-        return invalid_link(app.settings.site_title)
+        return invalid_link(app.settings)
     # Whatever the body says: a valid token POSTed is the reader's (or their provider's) request.
     app.subscribers.unsubscribe(subscriber_id)
-    body = "<p>You are unsubscribed and will get no more editions.</p>"
-    return reader_page(app.settings.site_title, "Unsubscribed", body)
+    return message_page(app.settings, "Unsubscribed", "You are unsubscribed and will get no more editions.")

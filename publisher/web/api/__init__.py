@@ -1,7 +1,9 @@
 """The ops HTTP JSON API under ``/api``: bearer-token auth, 422s that name each bad field.
 
 Every route requires ``Authorization: Bearer $PUBLISHER_API_TOKEN``; with no token configured the
-API refuses everything (401), so a forgotten setting never leaves it open.
+API refuses everything (401), so a forgotten setting never leaves it open. The check that counts is
+``publisher.web.guard.ApiAuth``, before any body is read; ``require_token`` repeats it as the
+routes' dependency so that the OpenAPI document shows the bearer scheme.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from publisher.app import App
+from publisher.limits import MAX_ID
 
 _bearer = HTTPBearer(auto_error=False, description="PUBLISHER_API_TOKEN")
 
@@ -36,6 +39,8 @@ def publisher_app(request: Request) -> App:
 
 # Route parameter type: the publisher App of this web app.
 PublisherApp = Annotated[App, Depends(publisher_app)]
+# An edition id in the path: a number no database column overflows on (else a 422 naming it).
+EditionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def field_error(field: str, message: str, *, where: str = "body") -> HTTPException:

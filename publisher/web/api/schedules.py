@@ -1,18 +1,20 @@
-"""``/api/schedules``: create, read, change, pause and remove schedules at run time."""
+"""``/api/schedules``: create, read, change, pause and remove schedules at run time.
+
+POST and PATCH run the same validation (``build_schedule``): a 422 names every bad field at once,
+and the edition a schedule builds must be one PUBLISHER_EDITION_NAMES defines.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from publisher.app import App
-from publisher.schedule.clock import ClockError, parse_days, parse_hhmm, zone
-from publisher.schedule.model import EDITION, SUBSCRIBER, Schedule, edition_schedule, feed_schedule
-from publisher.schedule.store import ScheduleExistsError
-from publisher.web.api import PublisherApp, field_error
+from publisher.edition.selection import parse_edition_names
+from publisher.schedule.model import SUBSCRIBER, InvalidScheduleError, Schedule, build_schedule
+from publisher.web.api import PublisherApp
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
@@ -26,12 +28,16 @@ class ScheduleIn(BaseModel):
     days: str = Field("daily", description="daily, or mon,tue,...")
     timezone: str = Field(SUBSCRIBER, description="'subscriber' or an IANA zone")
     sections: list[str] = Field(default_factory=list, description="empty = all sections")
-    window_hours: int | None = None
-    edition: str = Field("", description="edition name; default: the schedule's name")
-    every_minutes: int | None = Field(None, description="a feed refresh every N minutes")
+    window_hours: int | None = Field(None, description="hours of articles before the send time, 1 to 720")
+    edition: str = Field(
+        "", description="edition name (PUBLISHER_EDITION_NAMES); default: the schedule's name"
+    )
+    every_minutes: int | None = Field(None, description="a feed refresh every N minutes, 1 to 1440")
 
 
 class ScheduleChange(BaseModel):
+    """The fields to change; the others keep their values."""
+
     model_config = ConfigDict(extra="forbid")
     at: str | None = None
     days: str | None = None
@@ -50,6 +56,16 @@ def _get(app: App, name: str) -> Schedule:
     return schedule
 
 
+def _validated(app: App, values: dict[str, Any], current: Schedule | None = None) -> Schedule:
+    try:
+        return build_schedule(
+            values, current=current, edition_names=parse_edition_names(app.settings.edition_names)
+        )
+    except InvalidScheduleError as exc:
+        detail = [{"loc": ["body", f], "msg": m, "type": "value_error"} for f, m in exc.problems]
+        raise HTTPException(422, detail) from None
+
+
 @router.get("")
 def list_schedules(app: PublisherApp) -> list[dict[str, Any]]:
     return [s.to_json() for s in app.schedules.list()]
@@ -57,19 +73,8 @@ def list_schedules(app: PublisherApp) -> list[dict[str, Any]]:
 
 @router.post("", status_code=201)
 def create_schedule(body: ScheduleIn, app: PublisherApp) -> dict[str, Any]:
-    if (body.at is None) == (body.every_minutes is None):
-        raise field_error("at", "give either 'at' (an edition) or 'every_minutes' (a feed refresh)")
-    try:
-        if body.at is not None:
-            schedule = _checked(
-                "name", edition_schedule, body.name, at=body.at, days=body.days, timezone=body.timezone,
-                sections=body.sections, window_hours=body.window_hours, edition_name=body.edition,
-            )  # fmt: skip
-        else:
-            schedule = _checked("every_minutes", feed_schedule, body.name, every_minutes=body.every_minutes)
-        return app.schedules.add(schedule).to_json()
-    except ScheduleExistsError as exc:
-        raise HTTPException(409, str(exc)) from None
+    """An existing name is a 409 (ScheduleExistsError, a ConflictError, answered by its type)."""
+    return app.schedules.add(_validated(app, body.model_dump(exclude_unset=True))).to_json()
 
 
 @router.get("/{name}")
@@ -80,32 +85,7 @@ def get_schedule(name: str, app: PublisherApp) -> dict[str, Any]:
 @router.patch("/{name}")
 def change_schedule(name: str, body: ScheduleChange, app: PublisherApp) -> dict[str, Any]:
     schedule = _get(app, name)
-    changes: dict[str, Any] = {}
-    given = body.model_dump(exclude_unset=True)
-    if "at" in given:
-        changes["send_time"] = _checked("at", parse_hhmm, body.at or "")
-    if "days" in given:
-        changes["days"] = _checked("days", parse_days, body.days or "")
-    if "timezone" in given:
-        if body.timezone != SUBSCRIBER:
-            _checked("timezone", zone, body.timezone or "")
-        changes["timezone"] = body.timezone
-    if "sections" in given:
-        changes["sections"] = tuple(s.strip() for s in body.sections or () if s.strip())
-    if "window_hours" in given:
-        changes["window_hours"] = body.window_hours
-    if "edition" in given:
-        changes["edition_name"] = body.edition or ""
-    if "every_minutes" in given:
-        if schedule.kind == EDITION:
-            raise field_error("every_minutes", "an edition schedule has no refresh interval")
-        checked = _checked("every_minutes", feed_schedule, name, every_minutes=body.every_minutes or 0)
-        changes["interval_minutes"] = checked.interval_minutes
-    if "paused" in given:
-        changes["paused"] = bool(body.paused)
-    if schedule.kind != EDITION and set(changes) - {"interval_minutes", "paused"}:
-        raise field_error(sorted(set(given) - {"every_minutes", "paused"})[0], "not a feed refresh setting")
-    return app.schedules.save(replace(schedule, **changes)).to_json()
+    return app.schedules.save(_validated(app, body.model_dump(exclude_unset=True), schedule)).to_json()
 
 
 @router.delete("/{name}", status_code=204)
@@ -113,16 +93,3 @@ def delete_schedule(name: str, app: PublisherApp) -> Response:
     if not app.schedules.remove(name):
         raise HTTPException(404, f"no schedule named {name!r}")
     return Response(status_code=204)
-
-
-def _checked(field: str, func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a validator; its ClockError becomes a 422 naming the field it is about."""
-    try:
-        return func(*args, **kwargs)
-    except ClockError as exc:
-        message = str(exc)
-        for name, hint in (("at", "HH:MM"), ("days", "weekday"), ("timezone", "IANA"),
-                           ("window_hours", "window"), ("every_minutes", "interval")):  # fmt: skip
-            if hint in message:
-                field = name
-        raise field_error(field, message) from None

@@ -1,0 +1,163 @@
+"""Pure ASGI middleware that guards every request before any route sees it.
+
+``BodyLimit`` refuses bodies over ``PUBLISHER_MAX_BODY_BYTES`` while they stream in (a declared
+Content-Length at once, a chunked body when it crosses the limit), so no route ever buffers more
+than the limit. ``ApiAuth`` checks the ops API's bearer token before a byte of the body is read:
+FastAPI reads and validates a body before it runs the route's dependencies, so a dependency alone
+would let anyone make the server parse JSON. ``SecurityHeaders`` adds the headers every response
+needs (pages hold reader tokens in their URLs: no referrer, no framing, no sniffing).
+
+Written against raw ASGI rather than ``BaseHTTPMiddleware``: that one buffers and re-wraps the
+body stream, which is what the limit must prevent.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# The reader pages load nothing but their own stylesheet; no script runs anywhere on the site.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+)
+# The edition archive is the email's HTML, whose styles are inline by necessity (mail clients
+# drop <link>); still no script.
+ARCHIVE_CSP = PAGE_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+
+class BodyTooLargeError(HTTPException):
+    """Raised from ``receive`` once the body passes the limit. An HTTPException, so that it passes
+    through FastAPI's body parsing (which turns other errors into 400s) to the 413 handler."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes")
+
+
+async def _json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]) -> None:
+    payload = json.dumps(body).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                    *headers],
+    })  # fmt: skip
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                await _json(send, 400, {"detail": "Content-Length is not a number"}, [])
+                return
+            if int(declared) > limit:
+                await _json(send, 413, {"detail": f"request body larger than {limit} bytes"},
+                            [(b"connection", b"close")])  # fmt: skip
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLargeError as exc:
+            # A route that caught nothing: answer here unless it already began its response.
+            if started:
+                raise
+            await _json(send, 413, {"detail": exc.detail}, [(b"connection", b"close")])
+
+
+class ApiAuth:
+    """``Authorization: Bearer <token>`` on every path under ``/api``; with no token configured the
+    API refuses everything, so a forgotten setting never leaves it open."""
+
+    def __init__(self, app: ASGIApp, token: str, prefix: str = "/api") -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode() if token else b""
+        self.prefix = prefix
+
+    def _guarded(self, path: str) -> bool:
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._guarded(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"authorization") or b""
+        # compare_digest takes time independent of where the bytes differ.
+        if not self.expected or not hmac.compare_digest(given, self.expected):
+            await _json(
+                send, 401,
+                {"detail": "missing or wrong bearer token (Authorization: Bearer $PUBLISHER_API_TOKEN)"},
+                [(b"www-authenticate", b"Bearer")],
+            )  # fmt: skip
+            return
+        await self.app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """nosniff and no-referrer on every response; on HTML also CSP and no framing. A response that
+    sets its own Content-Security-Policy (the edition archive) keeps it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+                if content_type.startswith(b"text/html"):
+                    extra += [(b"content-security-policy", PAGE_CSP.encode()), (b"x-frame-options", b"DENY")]
+                headers += [(k, v) for k, v in extra if k not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
