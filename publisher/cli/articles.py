@@ -1,4 +1,4 @@
-"""``publisher ingest`` and ``publisher articles list|show|retract``."""
+"""``publisher ingest`` and ``publisher articles list|show|retract|restore``."""
 
 from __future__ import annotations
 
@@ -29,14 +29,20 @@ def _published_at(_ctx: click.Context, _param: click.Parameter, value: str | Non
 def ingest_command(app: App, published_at: datetime | None, dry_run: bool, paths: tuple[str, ...]) -> None:
     """Read Newslooks text, Markdown or JSON articles from files or folders and store them."""
     counts: dict[str, int] = {}
+    retracted = False
     for line in app.ingest(paths, published_at=published_at, dry_run=dry_run):
         counts[line.status] = counts.get(line.status, 0) + 1
         if line.ok and line.article is not None:
             click.echo(f"{line.status:<9}  {line.where}  {line.article.slug}")
+            retracted = retracted or line.status == "retracted"
         else:
             click.echo(f"{'error':<9}  {line.error}")
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no article files found"
     click.echo(("dry run: nothing stored; " if dry_run else "") + summary, err=True)
+    if retracted:
+        # A retraction outlives re-ingesting the file (changes are stored, still retracted).
+        click.echo("retracted articles stay retracted; to publish one again: publisher articles restore SLUG",
+                   err=True)  # fmt: skip
     if counts.get("error") or not counts:
         raise SystemExit(1)
 
@@ -94,6 +100,17 @@ def articles_retract(app: App, slug: str) -> None:
     if article is None:
         raise click.ClickException(f"no article with slug {slug!r}")
     click.echo(f"retracted  {slug}  at {iso_utc(article.retracted_at)}")
+
+
+@articles_group.command("restore")
+@click.argument("slug")
+@pass_app
+def articles_restore(app: App, slug: str) -> None:
+    """Publish a retracted article again (re-ingesting its file does not)."""
+    article = app.restore(slug)
+    if article is None:
+        raise click.ClickException(f"no article with slug {slug!r}")
+    click.echo(f"restored   {slug}")
 
 
 COMMANDS = [ingest_command, articles_group]

@@ -20,7 +20,7 @@ class IngestLine:
     """One line of ingest output: what happened to one article (or file)."""
 
     where: str  # file, or file[index] for an item of a JSON list
-    status: str  # created | updated | unchanged | error
+    status: str  # created | updated | unchanged | retracted | error
     article: Article | None = None
     error: str | None = None
 

@@ -1,36 +1,68 @@
-"""``/api/articles``: publish (same validation and errors as ``publisher ingest``) and retract.
+"""``/api/articles``: publish (same validation and errors as ``publisher ingest``), retract, restore.
 
-Both refresh the feeds the article is in, like ingest does.
+All three refresh the feeds the article is in, like ingest does. The body of a publish is read
+with the ingest's own JSON reader, not FastAPI's: hostile JSON (nesting thousands deep, numbers of
+thousands of digits, ``NaN``) is then a 422 naming the problem instead of a 400 or a 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from publisher.article import article_from_mapping
+from publisher.article import JSON_KEYS, Article, article_from_mapping
 from publisher.article_store import Outcome
 from publisher.errors import IngestError
+from publisher.ingest.files import MAX_FILE_BYTES
+from publisher.ingest.jsonfile import load_json
 from publisher.web.api import PublisherApp, field_error
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 
+_ARTICLE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {key: {} for key in ("id", *JSON_KEYS)},
+                "required": ["title", "section"],
+            },
+            "example": {
+                "id": "markets-0412",
+                "title": "Markets Rally",
+                "section": "Business",
+                "summary": "Stocks rose.",
+            },
+        }
+    },
+}
 
-@router.post("", status_code=201)
-def publish_article(
-    response: Response,
-    app: PublisherApp,
-    body: dict[str, Any] = Body(  # noqa: B008 - FastAPI's way of declaring a free-form body
-        ..., examples=[{"title": "Markets Rally", "section": "Business", "summary": "Stocks rose."}]
-    ),
-) -> dict[str, Any]:
-    """Create or update one article from its JSON fields: 201 created, 200 updated or unchanged."""
+
+def _article(raw: bytes) -> Article:
+    if len(raw) > MAX_FILE_BYTES:
+        raise IngestError(f"larger than {MAX_FILE_BYTES} bytes")
     try:
-        article = article_from_mapping(body)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise IngestError("not UTF-8 text") from None
+    data = load_json(text)
+    if not isinstance(data, dict):
+        raise IngestError("expected one article object")
+    return article_from_mapping(data)
+
+
+@router.post("", status_code=201, openapi_extra={"requestBody": _ARTICLE_BODY})
+async def publish_article(request: Request, response: Response, app: PublisherApp) -> dict[str, Any]:
+    """Create or update one article from its JSON fields (``id`` identifies it; without one, the
+    slug): 201 created; 200 updated, unchanged, or ``retracted`` (stored, still retracted)."""
+    try:
+        article = _article(await request.body())
     except IngestError as exc:
         raise field_error(exc.field or "body", exc.reason) from None
-    [saved] = app.publish([article])
+    [saved] = await run_in_threadpool(app.publish, [article])
     if saved.outcome is not Outcome.CREATED:
         response.status_code = 200
     return {"status": saved.outcome.value, "article": saved.article.to_json()}
@@ -42,3 +74,12 @@ def retract_article(slug: str, app: PublisherApp) -> dict[str, Any]:
     if article is None:
         raise HTTPException(404, f"no article with slug {slug!r}")
     return {"status": "retracted", "article": article.to_json()}
+
+
+@router.post("/{slug}/restore")
+def restore_article(slug: str, app: PublisherApp) -> dict[str, Any]:
+    """Publish a retracted article again (re-ingesting it does not)."""
+    article = app.restore(slug)
+    if article is None:
+        raise HTTPException(404, f"no article with slug {slug!r}")
+    return {"status": "restored", "article": article.to_json()}
