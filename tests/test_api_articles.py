@@ -78,3 +78,62 @@ def test_articles_api_needs_the_token(api) -> None:  # type: ignore[no-untyped-d
     assert (
         client.post("/api/articles", json=ARTICLE, headers={"Authorization": "Bearer x"}).status_code == 401
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "message"),
+    [
+        ("[" * 5000 + "]" * 5000, "body", "nested deeper than 16 levels"),  # a 400 from FastAPI before
+        ('{"title": "T", "section": "S", "summary": ' + "9" * 5000 + "}", "body", "more than 40 digits"),
+        ('{"title": NaN, "section": "S"}', "body", "NaN is not JSON"),  # stored as "nan" before
+        ('{"title": 1e999, "section": "S"}', "body", "too large"),  # stored as "inf" before
+        ('{"title": "T", "section": "S", "published_at": "9999-12-31T23:59:59-23:59"}', "published_at",
+         "between the years 1970 and 2100"),  # a 500 (OverflowError) before
+        ('{"title": "T", "section": "S", "published_at": "0001-01-01"}', "published_at", "1970"),
+        ('{"title": "T", "section": "S", "updated_at": "2101-01-01"}', "updated_at", "1970"),
+        ('{"title": "T", "section": "S", "image": {"url": "http://[::1"}}', "image.url", "not an absolute"),
+        ('{"title": "T", "section": "S", "id": [1]}', "id", "expected text or a whole number"),
+        ('[{"title": "T", "section": "S"}]', "body", "expected one article object"),
+        ('{"title": "T",', "body", "invalid JSON"),
+        ("\udcff", "body", "not UTF-8"),
+    ],
+    ids=lambda value: repr(value)[:30],
+)  # fmt: skip
+def test_hostile_bodies_are_422_naming_the_field(api, raw: str, field: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    _app, client = api
+    content = raw.encode("utf-8", "surrogateescape")
+    response = client.post("/api/articles", content=content, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"][-1] == field
+    assert message in error["msg"]
+
+
+def test_an_id_keeps_the_slug_through_a_corrected_headline(api) -> None:  # type: ignore[no-untyped-def]
+    app, client = api
+    created = client.post("/api/articles", json={**ARTICLE, "id": "harbor-42"}).json()
+    assert created["article"]["source_id"] == "harbor-42"
+    fixed = client.post(
+        "/api/articles", json={**ARTICLE, "id": "harbor-42", "title": "Harbor Bridge Reopened"}
+    )
+    assert (fixed.status_code, fixed.json()["status"]) == (200, "updated")
+    assert fixed.json()["article"]["slug"] == created["article"]["slug"] == "harbor-bridge-reopens"
+    other = client.post("/api/articles", json={**ARTICLE, "id": "another-paper"})
+    assert (other.status_code, other.json()["article"]["slug"]) == (201, "harbor-bridge-reopens-2")
+    assert sorted(e.title for e in _site_feed(app).entries) == [
+        "Harbor <Bridge> Reopens", "Harbor Bridge Reopened",
+    ]  # fmt: skip
+
+
+def test_a_retraction_sticks_until_restored(api) -> None:  # type: ignore[no-untyped-def]
+    app, client = api
+    client.post("/api/articles", json=ARTICLE)
+    client.delete("/api/articles/harbor-bridge-reopens")
+    again = client.post("/api/articles", json={**ARTICLE, "summary": "Corrected."})
+    assert (again.status_code, again.json()["status"]) == (200, "retracted")  # before: "updated", live
+    assert _site_feed(app).entries == []
+    restored = client.post("/api/articles/harbor-bridge-reopens/restore")
+    assert (restored.status_code, restored.json()["status"]) == (200, "restored")
+    assert restored.json()["article"]["summary"] == "Corrected."
+    assert [e.title for e in _site_feed(app).entries] == ["Harbor <Bridge> Reopens"]
+    assert client.post("/api/articles/no-such-article/restore").status_code == 404
