@@ -72,7 +72,7 @@ def main() -> None:
         sampler.start()
 
         started = time.perf_counter()
-        filled = app.delivery.ledger.fill(edition_id, record.section_keys)
+        filled = app.lifecycle.fill(edition_id, record.section_keys)
         fill_s = time.perf_counter() - started
         assert filled == args.subscribers, filled
         app.delivery.start(edition_id)
@@ -117,7 +117,7 @@ def _one_message(app: App, edition_id: int) -> bytes:
     from publisher.delivery.send import BatchSender
 
     compiled = app.delivery.compiled(edition_id)
-    sender = BatchSender(app.settings, app.delivery.ledger, app.subscribers, compiled, app.open_mailer(),
+    sender = BatchSender(app.settings, app.lifecycle, app.subscribers, compiled, app.open_mailer(),
                          signing_key=app.signing_key, signer=app.dkim_signer)  # fmt: skip
     row = BatchRow(1, edition_id, 1, "reader0@example.org", "Reader 0", None)
     return sender.build(row, sender.message_id(row))

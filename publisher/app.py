@@ -1,7 +1,10 @@
 """The composition root: settings → database → stores and services.
 
-Nothing else in publisher builds these; the CLI, the web app and the workers each make one ``App``
-(tests make theirs with the settings they need), so there are no module-level globals to patch.
+Nothing else in publisher builds these, and nothing in publisher imports this module except the
+entry points (the CLI, the web app): each service receives the stores and services it uses, not
+the ``App``. The CLI, the web app and each worker process make one ``App`` (tests make theirs with
+the settings they need), so there are no module-level globals to patch. Tasks run with the ``App``
+as their ``Services`` (``publisher/tasks.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from publisher.stats import StatsStore
 
 if TYPE_CHECKING:
     from publisher.delivery.control import EditionControl
+    from publisher.delivery.editions import EditionStore
+    from publisher.delivery.ledger import Ledger
+    from publisher.delivery.lifecycle import Lifecycle
     from publisher.delivery.ratelimit import RateLimiter
     from publisher.delivery.service import DeliveryService
     from publisher.mail.dkim import DkimSigner
@@ -38,8 +44,15 @@ class App:
 
     @cached_property
     def signing_key(self) -> str:
-        """The key that signs reader tokens and Message-IDs (the only reader of secret_key)."""
-        return self.settings.secret_key
+        """The key that signs reader tokens and Message-IDs (the only reader of secret_key).
+
+        With PUBLISHER_SECRET_KEY unset, a random key made on first use and kept in the database,
+        so every process on that database signs alike and links stay valid across restarts."""
+        if self.settings.secret_key:
+            return self.settings.secret_key
+        from publisher.keys import SIGNING_KEY, KeyStore
+
+        return KeyStore(self.db).get_or_create(SIGNING_KEY)
 
     @cached_property
     def db(self) -> Database:
@@ -56,10 +69,34 @@ class App:
         return SubscriberStore(self.db)
 
     @cached_property
+    def lifecycle(self) -> Lifecycle:
+        """The one writer of edition and delivery states."""
+        from publisher.delivery.lifecycle import Lifecycle
+
+        return Lifecycle(self.db)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        from publisher.delivery.ledger import Ledger
+
+        return Ledger(self.db)
+
+    @cached_property
+    def edition_store(self) -> EditionStore:
+        from publisher.delivery.editions import EditionStore
+
+        return EditionStore(self.db, self.articles, self.lifecycle)
+
+    @cached_property
     def delivery(self) -> DeliveryService:
         from publisher.delivery.service import DeliveryService
 
-        return DeliveryService(self)
+        return DeliveryService(
+            self.settings, lifecycle=self.lifecycle, ledger=self.ledger, editions=self.edition_store,
+            articles=self.articles, subscribers=self.subscribers, dispatcher=self.dispatcher,
+            open_mailer=self.open_mailer, signing_key=self.signing_key,
+            signer=lambda: self.dkim_signer, rate_limiter=self.rate_limiter,
+        )  # fmt: skip
 
     @cached_property
     def dkim_signer(self) -> DkimSigner | None:
@@ -98,13 +135,20 @@ class App:
         """Ops verbs on editions: list, status, pause, resume, cancel, reschedule, test-send."""
         from publisher.delivery.control import EditionControl
 
-        return EditionControl(self)
+        return EditionControl(
+            self.settings, self.db, lifecycle=self.lifecycle, delivery=self.delivery,
+            schedules=self.schedules, open_mailer=self.open_mailer,
+        )  # fmt: skip
 
     @cached_property
     def scheduler(self) -> Scheduler:
         from publisher.schedule.sweep import Scheduler
 
-        return Scheduler(self)
+        return Scheduler(
+            self.settings, schedules=self.schedules, lifecycle=self.lifecycle, editions=self.edition_store,
+            articles=self.articles, subscribers=self.subscribers, delivery=self.delivery,
+            dispatcher=self.dispatcher, stats=self.stats,
+        )  # fmt: skip
 
     @cached_property
     def feeds(self) -> FeedService:
@@ -117,7 +161,7 @@ class App:
             from publisher.celery_app import make_celery
             from publisher.dispatch import CeleryDispatcher
 
-            return CeleryDispatcher(make_celery(self.settings))
+            return CeleryDispatcher(make_celery(self.settings, services=lambda: App(self.settings)))
         from publisher.dispatch import InProcessDispatcher
 
         return InProcessDispatcher(self)

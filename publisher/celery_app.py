@@ -9,18 +9,34 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
 from kombu import Queue
 
+from publisher.errors import TransientDeliveryError
 from publisher.settings import Settings
-from publisher.tasks import QUEUES, TaskSpec, load_all
+from publisher.tasks import QUEUES, Services, TaskSpec, load_all
 
 VISIBILITY_TIMEOUT = 3600  # seconds; every task is far shorter (a batch of 500 sends: ~seconds)
 
 
-def make_celery(settings: Settings) -> Celery:
+def make_celery(settings: Settings, services: Callable[[], Services] | None = None) -> Celery:
+    """The Celery app. ``services`` makes what tasks run with (the composition root passes its own
+    factory): called once per worker process, after the fork, on the first task. Without it the
+    app only sends tasks (beat, and processes that enqueue)."""
+    made: dict[int, Services] = {}
+
+    def current() -> Services:
+        found = made.get(os.getpid())
+        if found is None:
+            if services is None:
+                raise RuntimeError("this Celery app only sends tasks: it was made without services")
+            found = made[os.getpid()] = services()
+        return found
+
     celery = Celery("publisher", broker=settings.redis_url, set_as_current=False)
     transport: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT}
     if settings.redis_prefix:
@@ -47,30 +63,15 @@ def make_celery(settings: Settings) -> Celery:
     specs = load_all().values()
     celery.conf.task_routes = {spec.name: {"queue": spec.queue} for spec in specs}
     for spec in specs:
-        _register(celery, settings, spec)
+        _register(celery, current, spec)
     return celery
 
 
-def _register(celery: Celery, settings: Settings, spec: TaskSpec) -> None:
-    from publisher.errors import TransientDeliveryError
-
+def _register(celery: Celery, current: Callable[[], Services], spec: TaskSpec) -> None:
     @celery.task(name=spec.name, bind=True, max_retries=spec.max_retries)
     def run(self: Any, **kwargs: Any) -> Any:
         try:
-            return spec.func(_worker_app(settings), **kwargs)
+            return spec.func(current(), **kwargs)
         except TransientDeliveryError as exc:
             # Short, growing delays only: long countdowns are redelivered by Redis (docs/dependencies.md).
             raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
-
-
-_APPS: dict[Settings, Any] = {}
-
-
-def _worker_app(settings: Settings) -> Any:
-    """One App per worker process, made on first use (after the fork)."""
-    from publisher.app import App
-
-    app = _APPS.get(settings)
-    if app is None:
-        app = _APPS[settings] = App(settings)
-    return app

@@ -13,7 +13,7 @@ from publisher.tasks import load_all, run_task
 if TYPE_CHECKING:
     from celery import Celery
 
-    from publisher.app import App
+    from publisher.tasks import Services
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,12 @@ class InProcessDispatcher:
     """The embedded default: run the task now, in this process. A failure is logged, not raised,
     as it would be in a worker; the caller's own work is already committed."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     def enqueue(self, name: str, **kwargs: Any) -> None:
         try:
-            run_task(self.app, name, kwargs)
+            run_task(self.services, name, kwargs)
         except Exception:
             log.exception("task %s failed in-process", name)
 

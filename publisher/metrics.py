@@ -8,33 +8,35 @@ from the broker, sweep and feed-build timings from ``runtime_stats``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
 
+from publisher.db import Database
 from publisher.db.schema import deliveries as d
 from publisher.db.schema import editions as e
+from publisher.delivery.states import DeliveryState, EditionState
+from publisher.settings import Settings
+from publisher.stats import StatsStore
 from publisher.tasks import QUEUES
 
-if TYPE_CHECKING:
-    from publisher.app import App
-
-STATUSES = ("pending", "queued", "sending", "sent", "failed", "skipped")
 LATENCY_SAMPLE = 10_000  # the newest sent rows that the latency quantiles are computed from
 QUANTILES = (0.5, 0.9, 0.99)
 
 
 class PublisherCollector:
-    def __init__(self, app: App) -> None:
-        self.app = app
+    def __init__(self, settings: Settings, db: Database, stats: StatsStore) -> None:
+        self.settings = settings
+        self.db = db
+        self.stats = stats
 
     def collect(self) -> Iterator[Metric]:
         yield self._deliveries()
+        yield from self._editions()
         yield from self._latency()
         yield self._queue_depth()
-        stats = self.app.stats.all()
+        stats = self.stats.all()
         for name, metric, doc in (
             ("sweep", "publisher_sweep_duration_seconds", "Duration of the scheduler's sweeps"),
             ("feed_build", "publisher_feed_build_seconds", "Duration of feed builds"),
@@ -55,11 +57,29 @@ class PublisherCollector:
         family = GaugeMetricFamily(
             "publisher_deliveries", "Delivery ledger rows by status", labels=["status"]
         )
-        with self.app.db.connect() as conn:
+        with self.db.connect() as conn:
             counts = dict(conn.execute(sa.select(d.c.status, sa.func.count()).group_by(d.c.status)).all())
-        for status in STATUSES:
-            family.add_metric([status], counts.get(status, 0))
+        for status in DeliveryState:
+            family.add_metric([str(status)], counts.get(str(status), 0))
         return family
+
+    def _editions(self) -> tuple[Metric, Metric]:
+        """Editions by state, and one series per halted edition: an alert rule needs nothing else."""
+        by_state = GaugeMetricFamily("publisher_editions", "Editions by state", labels=["status"])
+        halted = GaugeMetricFamily(
+            "publisher_edition_halted", "Editions halted on publisher's own fault (1 each)",
+            labels=["edition_id", "name", "date"],
+        )  # fmt: skip
+        with self.db.connect() as conn:
+            counts = dict(conn.execute(sa.select(e.c.status, sa.func.count()).group_by(e.c.status)).all())
+            stopped = conn.execute(
+                sa.select(e.c.id, e.c.name, e.c.date).where(e.c.status == str(EditionState.HALTED))
+            ).all()
+        for state in EditionState:
+            by_state.add_metric([str(state)], counts.get(str(state), 0))
+        for row in stopped:
+            halted.add_metric([str(row.id), row.name, row.date.isoformat()], 1)
+        return by_state, halted
 
     def _latency(self) -> tuple[Metric, Metric]:
         """Due (or edition start) to accepted by the SMTP server, over the newest sent rows."""
@@ -71,7 +91,7 @@ class PublisherCollector:
             .order_by(d.c.sent_at.desc())
             .limit(LATENCY_SAMPLE)
         )
-        with self.app.db.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(query).all()
         values = sorted(max(0.0, (r.sent_at - r.started).total_seconds()) for r in rows if r.started)
         family = SummaryMetricFamily(
@@ -90,13 +110,13 @@ class PublisherCollector:
     def _queue_depth(self) -> Metric:
         family = GaugeMetricFamily("publisher_queue_depth", "Tasks waiting in each queue", labels=["queue"])
         depths = dict.fromkeys(QUEUES, 0)
-        if self.app.settings.redis_url:
+        if self.settings.redis_url:
             import redis
 
-            client = redis.Redis.from_url(self.app.settings.redis_url, socket_timeout=2)
+            client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2)
             try:
                 for queue in QUEUES:
-                    depths[queue] = int(client.llen(f"{self.app.settings.redis_prefix}{queue}"))
+                    depths[queue] = int(client.llen(f"{self.settings.redis_prefix}{queue}"))
             except redis.RedisError:
                 pass  # the broker being down shows as zero depth; /healthz reports it
             finally:
@@ -106,8 +126,8 @@ class PublisherCollector:
         return family
 
 
-def render_metrics(app: App) -> bytes:
+def render_metrics(settings: Settings, db: Database, stats: StatsStore) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    collector = PublisherCollector(app)
+    collector = PublisherCollector(settings, db, stats)
     registry.register(collector)  # type: ignore[arg-type]
     return generate_latest(registry)

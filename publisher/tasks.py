@@ -1,4 +1,4 @@
-"""Background tasks: plain functions of (app, **json_kwargs), registered by name and queue.
+"""Background tasks: plain functions of (services, **json_kwargs), registered by name and queue.
 
 A task takes ids and small JSON values, never message bodies, and calls one service. The same
 function runs in a Celery worker (``celery_app.py``) when a broker is configured and in-process
@@ -10,10 +10,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from publisher.app import App
+    from publisher.delivery.service import DeliveryService
+    from publisher.dispatch import Dispatcher
+    from publisher.feeds import FeedService
+    from publisher.schedule.sweep import Scheduler
+    from publisher.settings import Settings
+    from publisher.stats import StatsStore
+
+
+class Services(Protocol):
+    """What a task runs with: the composition root's ``App`` is one (tasks never import it)."""
+
+    settings: Settings
+
+    @property
+    def delivery(self) -> DeliveryService: ...
+
+    @property
+    def scheduler(self) -> Scheduler: ...
+
+    @property
+    def feeds(self) -> FeedService: ...
+
+    @property
+    def stats(self) -> StatsStore: ...
+
+    @property
+    def dispatcher(self) -> Dispatcher: ...
 
 QUEUES = ("editions", "deliveries", "feeds")
 
@@ -32,7 +58,7 @@ REGISTRY: dict[str, TaskSpec] = {}
 def task(
     name: str, *, queue: str, max_retries: int = 5
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``func(app, **kwargs)`` as the task ``name`` on ``queue``."""
+    """Register ``func(services, **kwargs)`` as the task ``name`` on ``queue``."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
 
@@ -56,5 +82,5 @@ def load_all() -> dict[str, TaskSpec]:
 TASK_MODULES: list[str] = ["publisher.feeds.tasks", "publisher.delivery.tasks", "publisher.schedule.tasks"]
 
 
-def run_task(app: App, name: str, kwargs: dict[str, Any]) -> Any:
-    return load_all()[name].func(app, **kwargs)
+def run_task(services: Services, name: str, kwargs: dict[str, Any]) -> Any:
+    return load_all()[name].func(services, **kwargs)

@@ -36,7 +36,8 @@ def _ledger(app: App, edition_id: int) -> dict[str, tuple[str, int, str | None, 
 
 
 def _with_memory(app: App, mailer: MemoryMailer) -> MemoryMailer:
-    app.open_mailer = lambda: mailer  # type: ignore[method-assign]
+    # The services got the App's mailer factory when they were built: hand them the in-memory one.
+    app.delivery.open_mailer = app.editions.open_mailer = lambda: mailer
     return mailer
 
 
@@ -57,7 +58,7 @@ def test_each_subscriber_gets_the_edition_once_with_their_sections(any_db_app) -
         url = message["List-Unsubscribe"].split(",")[0].strip("<> ")
         assert url.startswith("https://news.example.com/unsubscribe/")
         subscriber = app.subscribers.find(email_to)
-        assert read_token("test-secret", url.rsplit("/", 1)[1]) == subscriber.id
+        assert read_token(app.signing_key, url.rsplit("/", 1)[1]) == subscriber.id
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert sent.envelope_from == "editions@news.example.com"
     subjects = {s.recipients[0]: parse(s.message)["Subject"] for s in mailer.sent}
@@ -153,14 +154,14 @@ def test_edition_status_cli(make_settings, monkeypatch) -> None:
     assert data["counts"] == {"pending": 0, "queued": 0, "sending": 0, "sent": 3, "failed": 0, "skipped": 0}
     assert (data["id"], data["status"], data["total"], data["errors"]) == (edition_id, "sent", 3, [])
     result = CliRunner().invoke(main, ["edition", "status", "999"])
-    assert result.exit_code == 2 and "no edition with id 999" in result.output
+    assert result.exit_code == 3 and "no edition with id 999" in result.output
 
 
 @pytest.mark.parametrize("policy", ["resend", "skip"])
 def test_stuck_policy_setting(make_settings, policy) -> None:
-    app = App(make_settings(delivery_lease=0, delivery_stuck_policy=policy))
+    app = App(make_settings(delivery_lease=0.001, delivery_stuck_policy=policy))
     edition_id = seed(app, 1)
-    ledger = app.delivery.ledger
+    ledger = app.lifecycle
     ledger.fill(edition_id, app.delivery.editions.get(edition_id).section_keys)
     ids = ledger.queue_pending(edition_id)
     ledger.claim(ids[0])  # and the worker dies

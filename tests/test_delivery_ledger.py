@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from publisher.db.schema import deliveries
-from publisher.delivery.ledger import LEASE_RESEND, LEASE_SKIP, Claim, Row
+from publisher.delivery.lifecycle import LEASE_RESEND, LEASE_SKIP, Claim
+from publisher.delivery.states import DeliveryState
 from tests.delivery_helpers import create_edition, reader, seed
 
 
@@ -25,18 +26,18 @@ def test_fill_matches_sections_skips_inactive_and_is_idempotent(any_db_app) -> N
     app.subscribers.unsubscribe(app.subscribers.find(reader(4)).id)
     keys = app.delivery.editions.get(edition_id).section_keys
     assert "sports" in keys and "gardening" not in keys
-    ledger = app.delivery.ledger
+    ledger = app.lifecycle
     assert ledger.fill(edition_id, keys) == 3  # readers 0, 1, 3
     assert ledger.fill(edition_id, keys) == 0
     from publisher.subscribers.model import validate
 
     app.subscribers.upsert_many([validate("late@example.org")])
     assert ledger.fill(edition_id, keys) == 1
-    assert ledger.counts(edition_id) == {"pending": 4, "queued": 0, "sending": 0, "sent": 0, "failed": 0,
+    assert app.ledger.counts(edition_id) == {"pending": 4, "queued": 0, "sending": 0, "sent": 0, "failed": 0,
                                          "skipped": 0}  # fmt: skip
     ids = ledger.queue_pending(edition_id)
     assert len(ids) == 4 and ledger.queue_pending(edition_id) == []
-    rows = ledger.batch_rows(ids)
+    rows = app.ledger.batch_rows(ids)
     assert [r.email for r in rows] == [reader(0), reader(1), reader(3), "late@example.org"]
     assert rows[1].sections == frozenset({"sports"}) and rows[0].sections is None
 
@@ -44,7 +45,7 @@ def test_fill_matches_sections_skips_inactive_and_is_idempotent(any_db_app) -> N
 def test_claims_are_atomic_and_skip_who_left(any_db_app) -> None:
     app = any_db_app
     edition_id = seed(app, 3)
-    ledger = app.delivery.ledger
+    ledger = app.lifecycle
     ledger.fill(edition_id, app.delivery.editions.get(edition_id).section_keys)
     ids = ledger.queue_pending(edition_id)
     assert ledger.claim(ids[0]) is Claim.CLAIMED
@@ -59,7 +60,7 @@ def test_claims_are_atomic_and_skip_who_left(any_db_app) -> None:
 def test_expired_leases(any_db_app) -> None:
     app = any_db_app
     edition_id = seed(app, 4)
-    ledger = app.delivery.ledger
+    ledger = app.lifecycle
     ledger.fill(edition_id, app.delivery.editions.get(edition_id).section_keys)
     ids = ledger.queue_pending(edition_id)
     start = datetime.now(UTC)
@@ -78,7 +79,7 @@ def test_expired_leases(any_db_app) -> None:
         edition_id: ids[1:]
     }
     assert _status(app, ids[:1]) == [("skipped", LEASE_SKIP)]
-    assert ledger.counts(edition_id)[Row.QUEUED] == 3
+    assert app.ledger.counts(edition_id)[DeliveryState.QUEUED] == 3
 
 
 def test_one_edition_per_name_and_day(any_db_app) -> None:

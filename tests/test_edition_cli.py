@@ -59,8 +59,8 @@ def test_preview_prints_text_and_filters_sections(cli) -> None:  # type: ignore[
 
 
 def test_preview_errors_are_one_line(cli) -> None:  # type: ignore[no-untyped-def]
-    assert "unknown edition 'noon'" in cli("edition", "preview", "--name", "noon", code=2).stderr
-    assert "no article with slug 'nope'" in cli("edition", "preview", "--pin", "nope", code=2).stderr
+    assert "unknown edition 'noon'" in cli("edition", "preview", "--name", "noon", code=3).stderr
+    assert "no article with slug 'nope'" in cli("edition", "preview", "--pin", "nope", code=3).stderr
     assert "expected YYYY-MM-DD" in cli("edition", "preview", "--date", "25/11/2026", code=2).stderr
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from publisher.app import App
 from publisher.article import Article
 from publisher.db.schema import deliveries, subscribers
-from publisher.delivery.control import EditionStateError
+from publisher.errors import EditionStateError
 from publisher.schedule.model import edition_schedule
 from publisher.subscribers.model import validate
 from publisher.web import create_app
@@ -76,7 +76,7 @@ def test_pause_holds_and_resume_sends_once(app: App) -> None:
 
 def test_pause_takes_back_queued_rows_so_their_batch_sends_nothing(app: App) -> None:
     edition_id = _sweep(app, T0).created[0]["edition_id"]
-    ids = app.delivery.ledger.queue_pending(edition_id, T0 + timedelta(days=1))  # as if claimed
+    ids = app.lifecycle.queue_pending(edition_id, T0 + timedelta(days=1))  # as if claimed
     assert len(ids) == 2
     assert app.editions.pause(edition_id).rows == 2
     result = app.delivery.send_batch(edition_id, ids)  # the batch task, arriving after the pause
@@ -192,7 +192,9 @@ def test_cli_verbs(app: App, monkeypatch) -> None:  # type: ignore[no-untyped-de
         assert json.loads(cli("edition", "list", "--json"))["past"][0]["id"] == int(edition_id)
         assert f"edition {edition_id}: paused (0 deliveries moved)" in cli("edition", "pause", edition_id)
         assert f"edition {edition_id}: sending" in cli("edition", "resume", edition_id)
-        assert "not paused" in cli("edition", "resume", edition_id, code=2)
+        assert f"edition {edition_id} is sending, not paused or halted" in cli(
+            "edition", "resume", edition_id, code=4
+        )
         assert "2 deliveries rescheduled" in cli("edition", "reschedule", edition_id, "--delay", "10")
         assert "exactly one of" in cli("edition", "reschedule", edition_id, code=2)
         assert "Invalid value for '--at': not a time of day as HH:MM: '7pm'" in cli(
@@ -201,4 +203,4 @@ def test_cli_verbs(app: App, monkeypatch) -> None:  # type: ignore[no-untyped-de
         assert "Invalid value for '--to'" in cli("edition", "reschedule", edition_id, "--to", "soon", code=2)
         assert "sent  desk@example.org" in cli("edition", "test-send", edition_id, "desk@example.org")
         assert f"edition {edition_id}: cancelled (2 deliveries moved)" in cli("edition", "cancel", edition_id)
-        assert "no edition with id 999" in cli("edition", "pause", "999", code=2)
+        assert "no edition with id 999" in cli("edition", "pause", "999", code=3)

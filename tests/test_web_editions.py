@@ -43,18 +43,17 @@ def test_unpublished_unknown_and_empty_editions_are_404(client: TestClient) -> N
 
 @time_machine.travel("2026-11-26T12:00:00Z", tick=False)
 def test_a_sent_edition_is_shown_as_sent(app: App, client: TestClient) -> None:
-    from publisher.delivery.editions import EditionStore
     from publisher.edition import EditionSpec, load_edition
 
     spec = EditionSpec.from_settings(app.settings)
     pinned = "amateur-astronomers-help-spot-faint-comet-near-jupiters-orbit"
     ferry = "port-cities-sign-ferry-safety-pact-after-winter-collisions"
     edition = load_edition(app.articles, spec, CUTOFF.date(), pins=[pinned], excludes=[ferry])
-    store = EditionStore(app.db, app.articles)
+    store = app.edition_store
     draft = store.create(edition)
     html = client.get("/editions/morning/2026-11-25").text
     assert "Maritime Safety Quick Looks" in html  # a draft is not what went out
-    store.mark_started(draft)
+    app.lifecycle.started(draft)
     html = client.get("/editions/morning/2026-11-25").text
     assert "Maritime Safety Quick Looks" not in html
     assert html.index("Amateur Astronomers Help Spot Faint Comet") < html.index("City Council Approves")
@@ -75,6 +74,6 @@ def test_a_scheduled_edition_is_shown_to_early_zones_before_the_utc_cut_off(
         [tomorrow] = [c for c in report.created if c["date"] == "2026-11-26"]
         assert client.get("/editions/morning/2026-11-26").status_code == 404  # frozen, not yet sent
     with time_machine.travel(datetime(2026, 11, 25, 17, 1, tzinfo=UTC), tick=False):
-        app.delivery.editions.mark_started(tomorrow["edition_id"])  # the first zone is due
+        app.lifecycle.started(tomorrow["edition_id"])  # the first zone is due
         page = client.get("/editions/morning/2026-11-26")
         assert page.status_code == 200 and "Morning Edition" in page.text

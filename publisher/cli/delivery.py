@@ -9,7 +9,7 @@ import click
 
 from publisher.app import App
 from publisher.cli import parse_date, pass_app, print_json
-from publisher.delivery.ledger import Row
+from publisher.delivery.states import DeliveryState
 
 
 def _edition_group() -> click.Group:
@@ -81,7 +81,7 @@ def edition_status(app: App, edition_id: int, as_json: bool, follow: bool) -> No
 def _print_status(status) -> None:  # type: ignore[no-untyped-def]
     e = status.edition
     click.echo(f"edition {e.id}: {e.title} of {e.date.isoformat()}, {e.status}, {status.total} recipients")
-    click.echo("  " + ", ".join(f"{status.counts[str(s)]} {s}" for s in Row))
+    click.echo("  " + ", ".join(f"{status.counts[str(s)]} {s}" for s in DeliveryState))
     if status.rate is not None:
         click.echo(f"  {status.rate:.1f} messages/s")
     for reply, count in status.errors:

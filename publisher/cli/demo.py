@@ -106,7 +106,7 @@ def step_schedule(demo: App, _examples: Path) -> bool:
     schedule = demo.schedules.add(edition_schedule("morning", at="07:00"))
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     click.secho("Schedule the Morning Edition at 07:00 in each subscriber's time zone", bold=True)
-    for zone in demo.scheduler.due.active_zones():
+    for zone in demo.subscribers.active_zones():
         due = schedule.due_for_zone(tomorrow, zone).to_json()
         click.echo(f"   {zone:<22} {due['local']}  =  {due['utc']}")
     click.echo("   `publisher run` sweeps every minute and sends each zone its edition when due")

@@ -32,7 +32,7 @@ def worker_command(app: App, concurrency: int | None, queues: tuple[str, ...], l
     from publisher.celery_app import make_celery
     from publisher.delivery.worker import install_sweeper
 
-    celery = make_celery(app.settings)
+    celery = make_celery(app.settings, services=lambda: App(app.settings))
     if "deliveries" in chosen:
         install_sweeper(celery, app.settings)
     argv = ["worker", "--pool=prefork", f"--queues={','.join(chosen)}", f"--loglevel={loglevel}",

@@ -1,44 +1,45 @@
 """Ops control of editions: list, status with ETA, pause, resume, cancel, reschedule, test-send.
 
-Every verb is one or two UPDATEs on the ledger whose WHERE names the states it leaves, so each is
-safe against running sends and against itself:
+Which verb applies in which state is the table in ``states.py``; every state change is made by
+``lifecycle.py``, in UPDATEs whose WHERE names the states they leave, so each verb is safe against
+running sends and against itself. A verb that does not apply raises ``EditionStateError`` naming
+the edition, its state and what to do instead.
 - pause: the edition stops being claimed and its queued rows go back to pending, so batch tasks
   already in the queue find nothing to claim; a message in the middle of its send finishes.
   Within seconds nothing more goes out; nothing is lost.
-- resume: due rows are queued again (the rest wait for their due time); claims are atomic, so
-  nothing is sent twice.
+- resume (a paused or halted edition): due rows are queued again (the rest wait for their due
+  time); claims are atomic, so nothing is sent twice.
 - cancel: every row not yet sent is skipped, with the reason.
 - reschedule: pending rows get a new due time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from publisher.article import iso_utc
+from publisher.db import Database
 from publisher.db.schema import deliveries as d
 from publisher.db.schema import editions as e
 from publisher.db.schema import subscribers as s
+from publisher.delivery.lifecycle import Lifecycle
+from publisher.delivery.service import DeliveryService
+from publisher.delivery.states import EditionState, Verb
 from publisher.edition.personalize import Recipient
 from publisher.edition.preview import sample_recipient
-from publisher.errors import NotFoundError, PublisherError
+from publisher.errors import InvalidInputError
+from publisher.mail.mailer import Mailer
 from publisher.mail.message import render_message
 from publisher.schedule.clock import due_time
 from publisher.schedule.model import EDITION, SUBSCRIBER
 from publisher.schedule.plan import send_window
-
-if TYPE_CHECKING:
-    from publisher.app import App
-
-PAUSABLE = ("draft", "sending")
-
-
-class EditionStateError(PublisherError):
-    """The verb does not apply to the edition as it is (e.g. resuming one that is not paused)."""
+from publisher.schedule.store import ScheduleStore
+from publisher.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +53,22 @@ class Changed:
 
 
 class EditionControl:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.db = app.db
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        lifecycle: Lifecycle,
+        delivery: DeliveryService,
+        schedules: ScheduleStore,
+        open_mailer: Callable[[], Mailer],
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.lifecycle = lifecycle
+        self.delivery = delivery
+        self.schedules = schedules
+        self.open_mailer = open_mailer
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -64,7 +78,7 @@ class EditionControl:
         stored = self._stored(past)
         known = {(r["name"], r["date"]) for r in stored}
         upcoming = []
-        for schedule in self.app.schedules.list():
+        for schedule in self.schedules.list():
             if schedule.kind != EDITION or schedule.paused:
                 continue
             for offset in range(days_ahead + 1):
@@ -83,7 +97,7 @@ class EditionControl:
     def status(self, edition_id: int, *, now: datetime | None = None) -> dict[str, Any]:
         """Counts per state, send rate, ETA and the commonest errors."""
         now = now or datetime.now(UTC)
-        status = self.app.delivery.status(edition_id)
+        status = self.delivery.status(edition_id)
         data = status.to_json()
         with self.db.connect() as conn:
             first_due, last_due = conn.execute(
@@ -99,7 +113,7 @@ class EditionControl:
         self, counts: dict[str, int], rate: float | None, last_due: datetime | None, now: datetime, state: str
     ) -> datetime | None:
         left = counts["pending"] + counts["queued"] + counts["sending"]
-        if left == 0 or state in ("paused", "cancelled"):
+        if left == 0 or state not in (EditionState.DRAFT, EditionState.SENDING):
             return None
         start = max(now, last_due) if last_due else now
         return start + timedelta(seconds=left / rate) if rate else start
@@ -125,56 +139,26 @@ class EditionControl:
     # -- steering -----------------------------------------------------------------------------------
 
     def pause(self, edition_id: int) -> Changed:
-        with self.db.begin() as conn:
-            state = self._state(conn, edition_id)
-            if state == "paused":
-                return Changed(edition_id, state, 0)
-            if state not in PAUSABLE:
-                raise EditionStateError(
-                    f"edition {edition_id} is {state}: only a draft or sending edition pauses"
-                )
-            conn.execute(e.update().where(e.c.id == edition_id).values(status="paused"))
-            moved = conn.execute(
-                d.update()
-                .where(d.c.edition_id == edition_id, d.c.status == "queued")
-                .values(status="pending", claimed_at=None)
-            ).rowcount
-        return Changed(edition_id, "paused", moved)
+        moved = self.lifecycle.pause(edition_id)
+        return Changed(edition_id, str(EditionState.PAUSED), moved)
 
     def resume(self, edition_id: int, *, now: datetime | None = None) -> Changed:
         now = now or datetime.now(UTC)
-        with self.db.begin() as conn:
-            state = self._state(conn, edition_id)
-            if state != "paused":
-                raise EditionStateError(f"edition {edition_id} is {state}, not paused")
-            started = conn.execute(sa.select(e.c.started_at).where(e.c.id == edition_id)).scalar()
-            conn.execute(
-                e.update().where(e.c.id == edition_id).values(status="sending" if started else "draft")
-            )
+        state = self.lifecycle.resume(edition_id)
         # Rows that went past the lateness limit while paused are skipped, as the sweep would.
-        self.app.scheduler.due.skip_late(now, self.app.settings.schedule_lateness_hours * 3600)
-        ids = self.app.delivery.ledger.queue_pending(edition_id, now)
+        self.lifecycle.skip_late(now, self.settings.schedule_lateness_hours * 3600)
+        ids = self.lifecycle.queue_pending(edition_id, now)
         if ids:
-            self.app.delivery.editions.mark_started(edition_id)
-            self.app.delivery.enqueue_rows(edition_id, ids)
-        return Changed(edition_id, "sending" if started or ids else "draft", len(ids))
+            self.lifecycle.started(edition_id, now)
+            self.delivery.enqueue_rows(edition_id, ids)
+            state = str(EditionState.SENDING)
+        if self.lifecycle.finish_if_done(edition_id, now):
+            state = str(EditionState.SENT)
+        return Changed(edition_id, state, len(ids))
 
     def cancel(self, edition_id: int) -> Changed:
-        with self.db.begin() as conn:
-            state = self._state(conn, edition_id)
-            if state in ("sent", "cancelled", "empty"):
-                raise EditionStateError(f"edition {edition_id} is {state}: nothing left to cancel")
-            conn.execute(
-                e.update()
-                .where(e.c.id == edition_id)
-                .values(status="cancelled", finished_at=datetime.now(UTC))
-            )
-            skipped = conn.execute(
-                d.update()
-                .where(d.c.edition_id == edition_id, d.c.status.in_(["pending", "queued"]))
-                .values(status="skipped", last_error="edition cancelled")
-            ).rowcount
-        return Changed(edition_id, "cancelled", skipped)
+        skipped = self.lifecycle.cancel(edition_id)
+        return Changed(edition_id, str(EditionState.CANCELLED), skipped)
 
     def reschedule(
         self,
@@ -188,11 +172,11 @@ class EditionControl:
         """New due times for the pending rows: one instant (``to``), a shift (``delay``), or a local
         time of the edition's day (``at``) in each subscriber's zone or one fixed zone."""
         if sum(x is not None for x in (to, delay, at)) != 1:
-            raise PublisherError("reschedule needs exactly one of: a time (to), a delay, a local time (at)")
+            raise InvalidInputError(
+                "reschedule needs exactly one of: a time (to), a delay, a local time (at)", field="to"
+            )
         with self.db.begin() as conn:
-            state = self._state(conn, edition_id)
-            if state not in (*PAUSABLE, "paused"):
-                raise EditionStateError(f"edition {edition_id} is {state}: nothing left to reschedule")
+            state = self.lifecycle.require(Verb.RESCHEDULE, edition_id, conn)
             pending = d.update().where(d.c.edition_id == edition_id, d.c.status == "pending")
             if to is not None:
                 moved = conn.execute(pending.values(due_at=to.astimezone(UTC))).rowcount
@@ -239,28 +223,23 @@ class EditionControl:
             try:
                 checked.append(validate(address).email)
             except InvalidSubscriberError as exc:
-                raise PublisherError(f"test-send: {address!r}: {exc}") from None
-        compiled = self.app.delivery.compiled(edition_id).get()
-        sample = sample_recipient(self.app.settings)
-        mailer = self.app.open_mailer()
-        envelope_from = self.app.settings.envelope_from
+                raise InvalidInputError(f"test-send: {address!r}: {exc}", field="addresses") from None
+        self.lifecycle.require(Verb.TEST_SEND, edition_id)
+        compiled = self.delivery.compiled(edition_id).get()
+        sample = sample_recipient(self.settings)
+        mailer = self.open_mailer()
+        envelope_from = self.settings.envelope_from
         try:
             for n, address in enumerate(checked):
                 reader = Recipient(address, "", sample.unsubscribe_url, sample.preferences_url)
                 message = render_message(
-                    compiled, reader, self.app.settings,
+                    compiled, reader, self.settings,
                     message_id=f"test-{edition_id}-{n}-{int(datetime.now(UTC).timestamp())}",
                 )  # fmt: skip
                 mailer.send(envelope_from, [address], message)
         finally:
             mailer.close()
         return checked
-
-    def _state(self, conn: sa.Connection, edition_id: int) -> str:
-        state = conn.execute(sa.select(e.c.status).where(e.c.id == edition_id)).scalar()
-        if state is None:
-            raise NotFoundError(f"no edition with id {edition_id}")
-        return str(state)
 
 
 def _listed(row: Any) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from publisher.article import iso_utc
 from publisher.article_store import ArticleStore
 from publisher.db import Database
 from publisher.db.schema import editions as t
+from publisher.delivery.lifecycle import Lifecycle
+from publisher.delivery.states import EditionState
 from publisher.edition.selection import Edition
 
 
@@ -23,13 +25,14 @@ class EditionRecord:
     title: str
     date: date
     cutoff: datetime
-    status: str  # draft → sending → sent
+    status: EditionState  # changed only by lifecycle.py
     article_slugs: tuple[str, ...]
     section_keys: tuple[str, ...]
     max_articles: int
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    error: str | None = None  # why it is halted
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,7 +40,8 @@ class EditionRecord:
             "name": self.name,
             "title": self.title,
             "date": self.date.isoformat(),
-            "status": self.status,
+            "status": str(self.status),
+            "error": self.error,
             "articles": list(self.article_slugs),
             "created_at": iso_utc(self.created_at),
             "started_at": iso_utc(self.started_at),
@@ -46,25 +50,24 @@ class EditionRecord:
 
 
 class EditionStore:
-    def __init__(self, db: Database, articles: ArticleStore) -> None:
+    def __init__(self, db: Database, articles: ArticleStore, lifecycle: Lifecycle) -> None:
         self.db = db
         self.articles = articles
+        self.lifecycle = lifecycle
 
-    def create(self, edition: Edition, *, status: str = "draft") -> int:
+    def create(self, edition: Edition, *, status: EditionState = EditionState.DRAFT) -> int:
         pool = edition.pool or edition.articles
         values = {
             "name": edition.name,
             "title": edition.title,
             "date": edition.date,
             "cutoff": edition.cutoff.astimezone(UTC),
-            "status": status,
             "article_slugs": [a.slug for a in pool],
             "section_keys": sorted({a.section_slug for a in pool}),
             "max_articles": edition.max_articles,
             "created_at": datetime.now(UTC),
         }
-        with self.db.begin() as conn:
-            return int(conn.execute(t.insert().values(**values).returning(t.c.id)).scalar_one())
+        return self.lifecycle.create_edition(values, status)
 
     def find(self, name: str, day: date) -> EditionRecord | None:
         """The edition ``name`` of ``day``: there is at most one (a unique index says so)."""
@@ -72,7 +75,9 @@ class EditionStore:
             row = conn.execute(sa.select(t).where(t.c.name == name, t.c.date == day)).mappings().first()
         return None if row is None else _record(row)
 
-    def create_once(self, edition: Edition, *, status: str = "draft") -> tuple[EditionRecord, bool]:
+    def create_once(
+        self, edition: Edition, *, status: EditionState = EditionState.DRAFT
+    ) -> tuple[EditionRecord, bool]:
         """The edition of that name and day, created from ``edition`` unless it exists; True when
         this call created it. Two schedulers racing get the same edition, never two."""
         found = self.find(edition.name, edition.date)
@@ -111,24 +116,6 @@ class EditionStore:
             max_articles=record.max_articles,
         )
 
-    def mark_started(self, edition_id: int) -> None:
-        with self.db.begin() as conn:
-            conn.execute(
-                t.update()
-                .where(t.c.id == edition_id, t.c.status == "draft")
-                .values(status="sending", started_at=datetime.now(UTC))
-            )
-
-    def mark_finished(self, edition_id: int) -> bool:
-        with self.db.begin() as conn:
-            return bool(
-                conn.execute(
-                    t.update()
-                    .where(t.c.id == edition_id, t.c.status == "sending")
-                    .values(status="sent", finished_at=datetime.now(UTC))
-                ).rowcount
-            )
-
 
 def _record(row: Any) -> EditionRecord:
     return EditionRecord(
@@ -137,11 +124,12 @@ def _record(row: Any) -> EditionRecord:
         title=row["title"],
         date=row["date"],
         cutoff=row["cutoff"],
-        status=row["status"],
+        status=EditionState(row["status"]),
         article_slugs=tuple(row["article_slugs"]),
         section_keys=tuple(row["section_keys"]),
         max_articles=row["max_articles"],
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        error=row["error"],
     )

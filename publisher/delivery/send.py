@@ -9,6 +9,9 @@ over), fill the compiled edition for the reader, DKIM-sign, wait for the rate li
   Only when the server cannot be reached at all is the row released to 'queued' (not failed): an
   outage must not fail a whole list; the lease sweep sends it when the server is back.
 - 5xx: failed at once, with the reply; 550/551/553 on RCPT also mark the subscriber bounced.
+- Publisher's own fault (a template that does not render, an unusable setting or DKIM key, a bug):
+  no row is failed for it. The batch stops, the rows it holds go back to 'queued', and the result
+  says why, so the service halts the edition until ops fix the cause and resume it.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
-from publisher.delivery.ledger import BatchRow, Claim, Ledger
+from publisher.delivery.ledger import BatchRow
+from publisher.delivery.lifecycle import Claim, Lifecycle
 from publisher.delivery.ratelimit import RateLimiter
 from publisher.edition.compile import CompiledEditions
 from publisher.edition.personalize import Recipient
-from publisher.errors import PermanentDeliveryError, RenderError, TransientDeliveryError
+from publisher.errors import PermanentDeliveryError, TransientDeliveryError
 from publisher.mail.dkim import DkimSigner
 from publisher.mail.mailer import Mailer, ServerUnreachableError
 from publisher.mail.message import render_message
@@ -49,6 +53,7 @@ class BatchResult:
     released: int = 0
     retries: int = 0
     unreachable: str = ""  # the mail server could not be reached: the batch stopped
+    halted: str = ""  # publisher's own fault: the batch stopped, the edition is to be halted
 
     def to_json(self) -> dict[str, int | str]:
         return dict(self.__dict__)
@@ -67,7 +72,7 @@ class BatchSender:
     def __init__(
         self,
         settings: Settings,
-        ledger: Ledger,
+        lifecycle: Lifecycle,
         subscribers: SubscriberStore,
         compiled: CompiledEditions,
         mailer: Mailer,
@@ -79,7 +84,7 @@ class BatchSender:
         conn: Connection | None = None,
     ) -> None:
         self.settings = settings
-        self.ledger = ledger
+        self.lifecycle = lifecycle
         self.subscribers = subscribers
         self.compiled = compiled
         self.mailer = mailer
@@ -113,7 +118,7 @@ class BatchSender:
                 build_error: Exception | None = None
                 if attempt.retry == 0:
                     claiming = self._db.submit(
-                        self.ledger.claim, row.id, sent=self._unrecorded, conn=self.conn
+                        self.lifecycle.claim, row.id, sent=self._unrecorded, conn=self.conn
                     )
                     self._unrecorded = None
                     try:
@@ -138,40 +143,32 @@ class BatchSender:
                 except TransientDeliveryError as exc:
                     self._record_sent()
                     if attempt.retry < self.settings.smtp_retries:
-                        self.ledger.note_retry(row.id, str(exc))
+                        self.lifecycle.note_retry(row.id, str(exc))
                         seq += 1
                         due = time.monotonic() + self.delay(attempt.retry)
                         heapq.heappush(heap, _Attempt(due, seq, row, attempt.retry + 1, attempt.message))
                         result.retries += 1
                     elif isinstance(exc, ServerUnreachableError):
                         # Stop here: every row not yet sent goes back to 'queued', none is failed.
-                        self.ledger.release(row.id, str(exc))
-                        result.released += 1
-                        for waiting in heap:
-                            if waiting.retry > 0:
-                                self.ledger.release(waiting.row.id, str(exc))
-                                result.released += 1
                         result.unreachable = str(exc)
+                        result.released += self._release_held(row, heap, str(exc))
                         return result
                     else:
-                        self.ledger.mark_failed(row.id, str(exc))
+                        self.lifecycle.mark_failed(row.id, str(exc))
                         result.failed += 1
                 except PermanentDeliveryError as exc:
                     self._record_sent()
-                    self.ledger.mark_failed(row.id, str(exc))
+                    self.lifecycle.mark_failed(row.id, str(exc))
                     if exc.bounce:
                         self.subscribers.mark_bounced(row.subscriber_id, str(exc))
                     result.failed += 1
-                except RenderError as exc:
-                    self._record_sent()
-                    self.ledger.mark_failed(row.id, f"cannot render: {exc}")
-                    result.failed += 1
                 except Exception as exc:
-                    # A bug must not leave the row to be resent by every sweep: record it, go on.
+                    # Our own fault, not the reader's nor the server's: fail nobody for it.
                     self._record_sent()
-                    log.exception("delivery %s: unexpected error", row.id)
-                    self.ledger.mark_failed(row.id, f"internal error: {type(exc).__name__}: {exc}")
-                    result.failed += 1
+                    log.exception("delivery %s: cannot send, the batch stops", row.id)
+                    result.halted = f"{type(exc).__name__}: {exc}"
+                    result.released += self._release_held(row, heap, f"not sent: {result.halted}")
+                    return result
                 else:
                     self._record_sent()
                     self._unrecorded = (row.id, message_id)
@@ -181,9 +178,17 @@ class BatchSender:
             self._db.shutdown()
         return result
 
+    def _release_held(self, row: BatchRow, heap: list[_Attempt], reason: str) -> int:
+        """Give back the rows this batch holds ('sending': this one and those waiting to retry);
+        the rows it has not claimed yet are still 'queued'."""
+        held = [row.id, *(waiting.row.id for waiting in heap if waiting.retry > 0)]
+        for row_id in held:
+            self.lifecycle.release(row_id, reason)
+        return len(held)
+
     def _record_sent(self) -> None:
         if self._unrecorded is not None:
-            self._db.submit(self.ledger.mark_sent, *self._unrecorded, conn=self.conn).result()
+            self._db.submit(self.lifecycle.mark_sent, *self._unrecorded, conn=self.conn).result()
             self._unrecorded = None
 
     def build(self, row: BatchRow, message_id: str) -> bytes:

@@ -8,19 +8,28 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import sqlalchemy as sa
+
+from publisher.article_store import ArticleStore
 from publisher.delivery.editions import EditionRecord, EditionStore
-from publisher.delivery.ledger import Ledger, Row
+from publisher.delivery.ledger import Ledger
+from publisher.delivery.lifecycle import Lifecycle
+from publisher.delivery.ratelimit import RateLimiter
 from publisher.delivery.send import BatchResult, BatchSender
+from publisher.delivery.states import OPEN_ROWS, DeliveryState
+from publisher.dispatch import Dispatcher
 from publisher.edition.compile import CompiledEditions
 from publisher.edition.selection import EditionSpec, load_edition
-from publisher.errors import ConfigError, NotFoundError, PublisherError, TransientDeliveryError
-
-if TYPE_CHECKING:
-    from publisher.app import App
+from publisher.errors import NotFoundError, PublisherError, TransientDeliveryError
+from publisher.mail.dkim import DkimSigner
+from publisher.mail.mailer import Mailer
+from publisher.settings import Settings
+from publisher.subscribers.store import SubscriberStore
 
 log = logging.getLogger(__name__)
 SEND_BATCH = "deliveries.send_batch"
@@ -35,7 +44,7 @@ class EditionStatus:
 
     @property
     def open(self) -> int:
-        return sum(self.counts[str(s)] for s in (Row.PENDING, Row.QUEUED, Row.SENDING))
+        return sum(self.counts[str(state)] for state in OPEN_ROWS)
 
     @property
     def total(self) -> int:
@@ -52,11 +61,36 @@ class EditionStatus:
 
 
 class DeliveryService:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.settings = app.settings
-        self.ledger = Ledger(app.db)
-        self.editions = EditionStore(app.db, app.articles)
+    """Create and start editions, send batches, take back expired leases. Every state change goes
+    through ``lifecycle``; ``signer`` is called when a batch starts, so an unusable DKIM key halts
+    the edition instead of failing its readers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        lifecycle: Lifecycle,
+        ledger: Ledger,
+        editions: EditionStore,
+        articles: ArticleStore,
+        subscribers: SubscriberStore,
+        dispatcher: Dispatcher,
+        open_mailer: Callable[[], Mailer],
+        signing_key: str,
+        signer: Callable[[], DkimSigner | None],
+        rate_limiter: RateLimiter | None,
+    ) -> None:
+        self.settings = settings
+        self.lifecycle = lifecycle
+        self.ledger = ledger
+        self.editions = editions
+        self.articles = articles
+        self.subscribers = subscribers
+        self.dispatcher = dispatcher
+        self.open_mailer = open_mailer
+        self.signing_key = signing_key
+        self.signer = signer
+        self.rate_limiter = rate_limiter
         self._compiled: OrderedDict[int, CompiledEditions] = OrderedDict()
 
     def create_edition(self, name: str, day: date) -> int:
@@ -66,20 +100,22 @@ class DeliveryService:
         if existing is not None:
             # One edition per name and day: sending it again reaches only who has not had it yet.
             return existing.id
-        edition = load_edition(self.app.articles, spec, day)
+        edition = load_edition(self.articles, spec, day)
         if not edition.articles:
             raise PublisherError(f"the {spec.title} of {day.isoformat()} has no articles: nothing to send")
         record, _created = self.editions.create_once(edition)
         return record.id
 
     def start(self, edition_id: int) -> int:
-        """Fill the ledger and enqueue the batches; returns how many rows were queued. Idempotent."""
+        """send, or send again: fill the ledger with readers not yet in it and enqueue the due rows;
+        returns how many were queued. Idempotent. A paused, halted or cancelled edition is refused
+        with what to do instead."""
         record = self._record(edition_id)
-        self.ledger.fill(edition_id, record.section_keys)
-        self.editions.mark_started(edition_id)
-        ids = self.ledger.queue_pending(edition_id)
+        self.lifecycle.start(edition_id)
+        self.lifecycle.fill(edition_id, record.section_keys)
+        ids = self.lifecycle.queue_pending(edition_id)
         self._enqueue(edition_id, ids)
-        self._finish_if_done(edition_id)
+        self.lifecycle.finish_if_done(edition_id)
         return len(ids)
 
     def send_batch(self, edition_id: int, ids: list[int]) -> BatchResult:
@@ -87,29 +123,39 @@ class DeliveryService:
         rows = self.ledger.batch_rows(ids)
         result = BatchResult()
         if rows:
-            mailer = self.app.open_mailer()
-            compiled = self.compiled(edition_id)
             try:
-                with self.ledger.connection() as conn:
-                    sender = BatchSender(
-                        self.settings, self.ledger, self.app.subscribers, compiled, mailer,
-                        signing_key=self.app.signing_key, signer=self.app.dkim_signer, limiter=self.app.rate_limiter, conn=conn,
-                    )  # fmt: skip
-                    result = sender.send(rows)
-            finally:
-                mailer.close()
-        self._finish_if_done(edition_id)
+                compiled = self.compiled(edition_id)
+                signer = self.signer()
+            except (sa.exc.DBAPIError, TransientDeliveryError):
+                raise  # not ours to judge: the task is retried, the rows stay queued
+            except Exception as exc:
+                log.exception("edition %s: cannot prepare the batch", edition_id)
+                result.halted = f"{type(exc).__name__}: {exc}"
+            else:
+                mailer = self.open_mailer()
+                try:
+                    with self.ledger.connection() as conn:
+                        sender = BatchSender(
+                            self.settings, self.lifecycle, self.subscribers, compiled, mailer,
+                            signing_key=self.signing_key, signer=signer, limiter=self.rate_limiter,
+                            conn=conn,
+                        )  # fmt: skip
+                        result = sender.send(rows)
+                finally:
+                    mailer.close()
+        if result.halted:
+            if self.lifecycle.halt(edition_id, result.halted):
+                log.error("edition %s halted: %s", edition_id, result.halted)
+            return result
+        self.lifecycle.finish_if_done(edition_id)
         if result.unreachable:
             raise TransientDeliveryError(result.unreachable)
         return result
 
     def sweep(self, now: datetime | None = None) -> int:
         """Queue again the rows whose lease ran out; returns how many. Safe to run anywhere, often."""
-        policy = self.settings.delivery_stuck_policy.strip().lower()
-        if policy not in ("resend", "skip"):
-            raise ConfigError(f"PUBLISHER_DELIVERY_STUCK_POLICY: expected resend or skip, got {policy!r}")
-        resend = policy == "resend"
-        taken = self.ledger.requeue_expired(self.settings.delivery_lease, resend=resend, now=now)
+        resend = self.settings.delivery_stuck_policy == "resend"
+        taken = self.lifecycle.requeue_expired(self.settings.delivery_lease, resend=resend, now=now)
         for edition_id, ids in taken.items():
             log.warning("edition %s: %d rows past their lease queued again", edition_id, len(ids))
             self._enqueue(edition_id, ids)
@@ -121,7 +167,7 @@ class DeliveryService:
         first, last = self.ledger.send_window(edition_id)
         rate = None
         if first is not None and last is not None and last > first:
-            rate = counts[str(Row.SENT)] / (last - first).total_seconds()
+            rate = counts[str(DeliveryState.SENT)] / (last - first).total_seconds()
         return EditionStatus(record, counts, rate, self.ledger.errors(edition_id))
 
     def compiled(self, edition_id: int) -> CompiledEditions:
@@ -141,14 +187,10 @@ class DeliveryService:
     def _enqueue(self, edition_id: int, ids: list[int]) -> None:
         size = max(1, self.settings.delivery_batch_size)
         for start in range(0, len(ids), size):
-            self.app.dispatcher.enqueue(SEND_BATCH, edition_id=edition_id, ids=ids[start : start + size])
-
-    def _finish_if_done(self, edition_id: int) -> None:
-        if self.ledger.open_count(edition_id) == 0 and self.editions.mark_finished(edition_id):
-            log.info("edition %s: sent", edition_id)
+            self.dispatcher.enqueue(SEND_BATCH, edition_id=edition_id, ids=ids[start : start + size])
 
     def _record(self, edition_id: int) -> EditionRecord:
         record = self.editions.get(edition_id)
         if record is None:
-            raise NotFoundError(f"no edition with id {edition_id}")
+            raise NotFoundError(f"no edition with id {edition_id}", field="edition_id")
         return record

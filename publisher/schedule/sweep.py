@@ -15,18 +15,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from publisher.article import iso_utc
-from publisher.delivery.editions import EditionRecord
+from publisher.article_store import ArticleStore
+from publisher.delivery.editions import EditionRecord, EditionStore
+from publisher.delivery.lifecycle import Lifecycle
+from publisher.delivery.service import DeliveryService
+from publisher.delivery.states import LIVE, EditionState
+from publisher.dispatch import Dispatcher
 from publisher.edition.selection import EditionSpec, load_edition
 from publisher.schedule.clock import due_time
-from publisher.schedule.due import LIVE_EDITIONS, DueRows
 from publisher.schedule.model import EDITION, FEEDS, SUBSCRIBER, Schedule
 from publisher.schedule.plan import editions_to_create, feed_refresh_due, send_window
-
-if TYPE_CHECKING:
-    from publisher.app import App
+from publisher.schedule.store import ScheduleStore
+from publisher.settings import Settings
+from publisher.stats import StatsStore
+from publisher.subscribers.store import SubscriberStore
 
 log = logging.getLogger(__name__)
 SWEEP_TASK = "schedule.sweep"
@@ -55,35 +60,53 @@ class SweepReport:
 
 
 class Scheduler:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.settings = app.settings
-        self.due = DueRows(app.db)
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        schedules: ScheduleStore,
+        lifecycle: Lifecycle,
+        editions: EditionStore,
+        articles: ArticleStore,
+        subscribers: SubscriberStore,
+        delivery: DeliveryService,
+        dispatcher: Dispatcher,
+        stats: StatsStore,
+    ) -> None:
+        self.settings = settings
+        self.schedules = schedules
+        self.lifecycle = lifecycle
+        self.editions = editions
+        self.articles = articles
+        self.subscribers = subscribers
+        self.delivery = delivery
+        self.dispatcher = dispatcher
+        self.stats = stats
         self.lead = timedelta(minutes=self.settings.schedule_freeze_minutes)
         self.lateness = timedelta(hours=self.settings.schedule_lateness_hours)
 
     def sweep(self, now: datetime | None = None) -> SweepReport:
         now = (now or datetime.now(UTC)).astimezone(UTC)
         report = SweepReport(at=now)
-        with self.app.stats.timed("sweep"):
-            self.app.schedules.feed_refresh()  # the default refresh exists (pause it to stop it)
-            for schedule in self.app.schedules.list():
+        with self.stats.timed("sweep"):
+            self.schedules.feed_refresh()  # the default refresh exists (pause it to stop it)
+            for schedule in self.schedules.list():
                 if schedule.kind == FEEDS:
                     report.feeds_refreshed |= self._refresh_feeds(schedule, now)
                 elif schedule.kind == EDITION:
                     for day in editions_to_create(schedule, now, lead=self.lead, lateness=self.lateness):
                         self._edition_of_day(schedule, day, report)
-            late = self.due.skip_late(now, self.lateness.total_seconds())
+            late = self.lifecycle.skip_late(now, self.lateness.total_seconds())
             for edition_id, count in late.items():
                 log.warning(
                     "edition %s: %d deliveries skipped, later than the lateness limit", edition_id, count
                 )
             report.late = sum(late.values())
-            for edition_id, ids in self.due.claim_due(now).items():
-                self.app.delivery.editions.mark_started(edition_id)
-                self.app.delivery.enqueue_rows(edition_id, ids)
+            for edition_id, ids in self.lifecycle.claim_due(now).items():
+                self.lifecycle.started(edition_id, now)
+                self.delivery.enqueue_rows(edition_id, ids)
                 report.queued += len(ids)
-            report.requeued = self.app.delivery.sweep(now)
+            report.requeued = self.delivery.sweep(now)
         return report
 
     def due_times(self, schedule: Schedule, day: date) -> dict[str, datetime] | datetime:
@@ -91,12 +114,12 @@ class Scheduler:
         assert schedule.send_time is not None
         if schedule.timezone != SUBSCRIBER:
             return due_time(day, schedule.send_time, schedule.timezone).utc
-        return {zone: due_time(day, schedule.send_time, zone).utc for zone in self.due.active_zones()}
+        return {zone: due_time(day, schedule.send_time, zone).utc for zone in self.subscribers.active_zones()}
 
     def freeze(self, schedule: Schedule, day: date) -> tuple[EditionRecord, bool]:
         """Get or create ``day``'s edition of ``schedule``, its articles selected up to the freeze
         time (``lead`` before the first zone is due), so consecutive editions leave no gap."""
-        store = self.app.delivery.editions
+        store = self.editions
         found = store.find(schedule.edition, day)
         if found is not None:
             return found, False
@@ -104,10 +127,11 @@ class Scheduler:
         if schedule.window_hours:
             spec = replace(spec, window=timedelta(hours=schedule.window_hours))
         first, _last = send_window(schedule, day)
-        edition = load_edition(self.app.articles, spec, day, cutoff=first - self.lead)
+        edition = load_edition(self.articles, spec, day, cutoff=first - self.lead)
         if schedule.sections:
             edition = edition.for_sections(schedule.sections)
-        record, created = store.create_once(edition, status="draft" if edition.articles else "empty")
+        state = EditionState.DRAFT if edition.articles else EditionState.EMPTY
+        record, created = store.create_once(edition, status=state)
         if created:
             log.info("edition %s (%s of %s) frozen with %d articles", record.id, schedule.edition, day,
                      len(record.article_slugs))  # fmt: skip
@@ -119,14 +143,14 @@ class Scheduler:
             report.created.append(
                 {"schedule": schedule.name, "edition_id": record.id, "date": day.isoformat()}
             )
-        if record.status in LIVE_EDITIONS:
+        if record.status in LIVE:
             due = self.due_times(schedule, day)
-            report.filled += self.app.delivery.ledger.fill(record.id, record.section_keys, due_at=due)
+            report.filled += self.lifecycle.fill(record.id, record.section_keys, due_at=due)
 
     def _refresh_feeds(self, schedule: Schedule, now: datetime) -> bool:
         if not feed_refresh_due(schedule, now):
             return False
-        if not self.app.schedules.mark_run(schedule.name, now, previous=schedule.last_run_at):
+        if not self.schedules.mark_run(schedule.name, now, previous=schedule.last_run_at):
             return False  # another sweep did it
-        self.app.dispatcher.enqueue("feeds.refresh")
+        self.dispatcher.enqueue("feeds.refresh")
         return True

@@ -82,6 +82,12 @@ class SubscriberStore:
         with self.db.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def active_zones(self) -> list[str]:
+        """The time zones of active subscribers (the scheduler fills the ledger zone by zone)."""
+        query = sa.select(t.c.timezone).where(t.c.status == str(Status.ACTIVE)).distinct()
+        with self.db.connect() as conn:
+            return sorted(conn.execute(query).scalars())
+
     def remove(self, email: str) -> bool:
         """Delete the subscriber and (cascade) their ledger rows; False if there was none."""
         with self.db.begin() as conn:
@@ -89,10 +95,7 @@ class SubscriberStore:
             ids = conn.execute(sa.select(t.c.id).where(t.c.email_key == key)).scalars().all()
             if not ids:
                 return False
-            # SQLite enforces ON DELETE CASCADE only with foreign_keys=ON (set per connection).
-            from publisher.db.schema import deliveries
-
-            conn.execute(deliveries.delete().where(deliveries.c.subscriber_id.in_(ids)))
+            # Their ledger rows go with them: ON DELETE CASCADE (SQLite: foreign_keys=ON per connection).
             conn.execute(t.delete().where(t.c.id.in_(ids)))
         return True
 

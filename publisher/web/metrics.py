@@ -14,5 +14,6 @@ router = APIRouter()
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    body = await run_in_threadpool(render_metrics, request.app.state.publisher)
+    app = request.app.state.publisher
+    body = await run_in_threadpool(render_metrics, app.settings, app.db, app.stats)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,455 @@
+"""Every write to ``editions.status`` and ``deliveries.status``: nobody else changes either.
+
+Each write is one UPDATE whose WHERE names the states it leaves, taken from the tables in
+``states.py``, so two workers, a task delivered twice, a sweep and an ops verb racing each other can
+never both move the same row: the one whose UPDATE changed it owns the move. Rows are only queued
+and claimed while their edition is live (draft or sending), checked inside the same UPDATE, so once
+``pause``, ``halt`` or ``cancel`` has committed no further row of that edition is claimed; a message
+already claimed (one per worker at most) finishes.
+
+``claimed_at`` is when a row's current lease began (queued or sending); rows past the lease are taken
+up again by ``requeue_expired``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from publisher.db import Database
+from publisher.db.schema import deliveries as d
+from publisher.db.schema import editions as e
+from publisher.db.schema import subscribers as s
+from publisher.delivery.states import (
+    DONE_ROWS,
+    EDITION_MOVES,
+    LIVE,
+    RELEASE_BY_EDITION,
+    ROW_MOVES,
+    DeliveryState,
+    EditionState,
+    RowMove,
+    Verb,
+    refusal,
+)
+from publisher.errors import NotFoundError
+
+CLAIM_CHUNK = 10_000
+LEASE_RESEND = "lease expired while sending: sent again"
+LEASE_SKIP = "lease expired while sending: not sent again (policy skip)"
+CANCELLED = "edition cancelled"
+
+
+class Claim(StrEnum):
+    CLAIMED = "claimed"  # this worker owns the row now: send it
+    SKIPPED = "skipped"  # the subscriber is no longer active; recorded as skipped
+    TAKEN = "taken"  # another worker has it, it is done already, or its edition is not live
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def _leaves(move: RowMove) -> Any:
+    return d.c.status.in_(sorted(ROW_MOVES[move].leaves))
+
+
+def _to(move: RowMove) -> str:
+    to = ROW_MOVES[move].to
+    assert to is not None
+    return str(to)
+
+
+def _edition_in(states: Iterable[str]) -> Any:
+    """The row's edition is in one of ``states`` (evaluated inside the row's UPDATE)."""
+    return d.c.edition_id.in_(sa.select(e.c.id).where(e.c.status.in_(sorted(states))))
+
+
+class Lifecycle:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- editions -----------------------------------------------------------------------------------
+
+    def create_edition(self, values: Mapping[str, Any], state: EditionState) -> int:
+        """Insert a frozen edition in its first state (draft, or empty when it has no articles)."""
+        assert state in (EditionState.DRAFT, EditionState.EMPTY)
+        with self.db.begin() as conn:
+            stmt = e.insert().values(**values, status=str(state)).returning(e.c.id)
+            return int(conn.execute(stmt).scalar_one())
+
+    def require(self, verb: Verb, edition_id: int, conn: Connection | None = None) -> str:
+        """The edition's state, if ``verb`` applies to it; else the refusal naming what to do."""
+        with self._begin(conn) as tx:
+            state, error = self._state(tx, edition_id)
+        if state not in EDITION_MOVES[verb].leaves:
+            raise refusal(verb, edition_id, state, error)
+        return state
+
+    def start(self, edition_id: int, now: datetime | None = None) -> None:
+        """send (first or again): draft | sending | sent → sending."""
+        now = now or now_utc()
+        self._move(
+            Verb.SEND, edition_id, status=str(EditionState.SENDING), finished_at=None,
+            started_at=sa.func.coalesce(e.c.started_at, now),
+        )  # fmt: skip
+
+    def started(self, edition_id: int, now: datetime | None = None) -> None:
+        """A scheduled edition's first rows were queued: draft → sending (anything else stays)."""
+        with self.db.begin() as conn:
+            conn.execute(
+                e.update()
+                .where(e.c.id == edition_id, e.c.status == str(EditionState.DRAFT))
+                .values(status=str(EditionState.SENDING), started_at=now or now_utc())
+            )
+
+    def pause(self, edition_id: int) -> int:
+        """draft | sending → paused; its queued rows go back to pending. Returns how many."""
+        with self.db.begin() as conn:
+            self._move(Verb.PAUSE, edition_id, conn=conn, status=str(EditionState.PAUSED))
+            return self._hold(conn, edition_id)
+
+    def halt(self, edition_id: int, error: str) -> bool:
+        """Publisher's own fault: draft | sending | paused → halted with the error; its queued rows
+        go back to pending (none is failed). False if the edition was in another state."""
+        with self.db.begin() as conn:
+            moved = conn.execute(
+                e.update()
+                .where(e.c.id == edition_id, e.c.status.in_(sorted(EDITION_MOVES[Verb.HALT].leaves)))
+                .values(status=str(EditionState.HALTED), error=error[:2000])
+            ).rowcount
+            if moved:
+                self._hold(conn, edition_id)
+        return bool(moved)
+
+    def resume(self, edition_id: int) -> str:
+        """paused | halted → sending if it had started, else draft; the error is cleared."""
+        state = sa.case(
+            (e.c.started_at.is_(None), str(EditionState.DRAFT)), else_=str(EditionState.SENDING)
+        )
+        with self.db.begin() as conn:
+            self._move(Verb.RESUME, edition_id, conn=conn, status=state, error=None)
+            return str(conn.execute(sa.select(e.c.status).where(e.c.id == edition_id)).scalar_one())
+
+    def cancel(self, edition_id: int, now: datetime | None = None) -> int:
+        """draft | sending | paused | halted → cancelled; every row not yet claimed is skipped."""
+        with self.db.begin() as conn:
+            self._move(Verb.CANCEL, edition_id, conn=conn, status=str(EditionState.CANCELLED),
+                       finished_at=now or now_utc())  # fmt: skip
+            return conn.execute(
+                d.update()
+                .where(d.c.edition_id == edition_id, _leaves(RowMove.CANCEL))
+                .values(status=_to(RowMove.CANCEL), last_error=CANCELLED)
+            ).rowcount
+
+    def finish_if_done(self, edition_id: int, now: datetime | None = None) -> bool:
+        """sending → sent, in one UPDATE that checks no row is left open."""
+        still_open = sa.exists().where(d.c.edition_id == edition_id, d.c.status.not_in(sorted(DONE_ROWS)))
+        with self.db.begin() as conn:
+            return bool(
+                conn.execute(
+                    e.update()
+                    .where(e.c.id == edition_id, e.c.status.in_(sorted(EDITION_MOVES[Verb.FINISH].leaves)),
+                           ~still_open)
+                    .values(status=str(EditionState.SENT), finished_at=now or now_utc())
+                ).rowcount
+            )  # fmt: skip
+
+    # -- rows ---------------------------------------------------------------------------------------
+
+    def fill(
+        self,
+        edition_id: int,
+        section_keys: Iterable[str],
+        *,
+        due_at: datetime | Mapping[str, datetime] | None = None,
+    ) -> int:
+        """Add a pending row for every active subscriber who follows a section of the edition (or
+        all sections): ONE ``INSERT ... SELECT``. Idempotent: rows already there are kept.
+
+        ``due_at``: None (send now), one instant, or {time zone: instant}, each subscriber's row due
+        at their zone's instant (the scheduler's "07:00 in each reader's zone"); subscribers in a
+        zone not named get no row yet.
+        """
+        keys = sorted(set(section_keys))
+        if not keys:
+            return 0
+        follows = sa.or_(s.c.section_keys == "", *[s.c.section_keys.like(f"%|{k}|%") for k in keys])
+        where = [s.c.status == "active", follows]
+        if isinstance(due_at, Mapping):
+            if not due_at:
+                return 0
+            due = sa.case(
+                *[(s.c.timezone == zone, sa.literal(at, d.c.due_at.type)) for zone, at in due_at.items()]
+            )
+            where.append(s.c.timezone.in_(list(due_at)))
+        else:
+            due = sa.literal(due_at, d.c.due_at.type)
+        select = sa.select(
+            sa.literal(edition_id, sa.Integer),
+            s.c.id,
+            sa.literal(_to(RowMove.FILL), sa.String),
+            sa.literal(0, sa.Integer),
+            due,
+        ).where(*where)
+        insert = (sqlite.insert if self.db.is_sqlite else postgresql.insert)(d)
+        stmt = insert.from_select(
+            ["edition_id", "subscriber_id", "status", "attempts", "due_at"], select
+        ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
+        with self.db.begin() as conn:
+            # SQLAlchemy reports an INSERT ... SELECT's rowcount only when asked to.
+            return conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+
+    def queue_pending(self, edition_id: int, now: datetime | None = None) -> list[int]:
+        """pending → queued for the edition's due rows, while it is live; returns their ids (each to
+        exactly one caller)."""
+        now = now or now_utc()
+        stmt = (
+            d.update()
+            .where(
+                d.c.edition_id == edition_id,
+                _leaves(RowMove.QUEUE),
+                sa.or_(d.c.due_at.is_(None), d.c.due_at <= now),
+                _edition_in(LIVE),
+            )
+            .values(status=_to(RowMove.QUEUE), claimed_at=now)
+            .returning(d.c.id)
+        )
+        with self.db.begin() as conn:
+            return sorted(conn.execute(stmt).scalars())
+
+    def claim_due(self, now: datetime, *, chunk: int = CLAIM_CHUNK) -> dict[int, list[int]]:
+        """The sweep: pending → queued for every due row of a live edition; {edition id: row ids}.
+
+        One ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` per chunk on PostgreSQL,
+        so two sweeps never wait on each other and never take the same row; SQLite has one writer
+        at a time, which gives the same guarantee.
+        """
+        claimed: dict[int, list[int]] = {}
+        while True:
+            due = (
+                sa.select(d.c.id)
+                .where(_leaves(RowMove.QUEUE), d.c.due_at <= now, _edition_in(LIVE))
+                .order_by(d.c.due_at, d.c.id)
+                .limit(chunk)
+            )
+            if not self.db.is_sqlite:
+                due = due.with_for_update(skip_locked=True)
+            stmt = (
+                d.update()
+                .where(d.c.id.in_(due.scalar_subquery()), _leaves(RowMove.QUEUE), _edition_in(LIVE))
+                .values(status=_to(RowMove.QUEUE), claimed_at=now)
+                .returning(d.c.id, d.c.edition_id)
+            )
+            with self.db.begin() as conn:
+                rows = conn.execute(stmt).all()
+            for row_id, edition_id in rows:
+                claimed.setdefault(edition_id, []).append(row_id)
+            if len(rows) < chunk:
+                break
+        return {edition_id: sorted(ids) for edition_id, ids in claimed.items()}
+
+    def skip_late(self, now: datetime, lateness_seconds: float) -> dict[int, int]:
+        """Pending rows of live editions more than the lateness limit past due are skipped; a paused
+        or halted edition's rows wait, and meet the limit when it is resumed. {edition id: count}."""
+        limit = now - timedelta(seconds=lateness_seconds)
+        stmt = (
+            d.update()
+            .where(_leaves(RowMove.LATE), d.c.due_at.is_not(None), d.c.due_at < limit, _edition_in(LIVE))
+            .values(
+                status=_to(RowMove.LATE),
+                last_error=f"late: not sent within {lateness_seconds / 3600:g} h of due time",
+            )
+            .returning(d.c.edition_id)
+        )
+        counts: dict[int, int] = {}
+        with self.db.begin() as conn:
+            for edition_id in conn.execute(stmt).scalars():
+                counts[edition_id] = counts.get(edition_id, 0) + 1
+        return counts
+
+    def claim(
+        self,
+        row_id: int,
+        now: datetime | None = None,
+        *,
+        sent: tuple[int, str] | None = None,
+        conn: Connection | None = None,
+    ) -> Claim:
+        """queued → sending, if the row is still queued, its edition live and its reader active.
+
+        ``sent`` (row id, Message-ID) records the previous row as sent in the same transaction: one
+        commit per message instead of two, and nothing is sent between the two writes.
+        """
+        now = now or now_utc()
+        with self._begin(conn) as tx:
+            if sent is not None:
+                tx.execute(_SENT, {"row_id": sent[0], "b_message_id": sent[1], "now": now})
+            if tx.execute(_CLAIM, {"row_id": row_id, "now": now}).rowcount:
+                return Claim.CLAIMED
+            skipped = tx.execute(_SKIP_GONE, {"row_id": row_id}).rowcount
+        return Claim.SKIPPED if skipped else Claim.TAKEN
+
+    def mark_sent(
+        self, row_id: int, message_id: str, now: datetime | None = None, *, conn: Connection | None = None
+    ) -> None:
+        with self._begin(conn) as tx:
+            tx.execute(_SENT, {"row_id": row_id, "b_message_id": message_id, "now": now or now_utc()})
+
+    def mark_failed(self, row_id: int, reply: str) -> None:
+        """The SMTP server refused the message for good (5xx, or 4xx past the retries)."""
+        self._set(row_id, RowMove.FAILED, status=_to(RowMove.FAILED), last_error=reply[:2000])
+
+    def note_retry(self, row_id: int, reply: str, now: datetime | None = None) -> None:
+        """A transient failure: keep the reply, count the attempt, renew the lease (still ours)."""
+        self._set(row_id, RowMove.RETRY, last_error=reply[:2000], claimed_at=now or now_utc(),
+                  attempts=d.c.attempts + 1)  # fmt: skip
+
+    def release(self, row_id: int, reply: str, now: datetime | None = None) -> None:
+        """Give back a row this worker holds, unsent (the mail server is unreachable, or publisher
+        halted the batch): queued again if its edition is live, else where the edition's state
+        says (``RELEASE_BY_EDITION``)."""
+        with self.db.begin() as conn:
+            self._give_back(conn, d.c.id == row_id, now or now_utc(), reply[:2000])
+
+    def requeue_expired(
+        self, lease: float, *, resend: bool = True, now: datetime | None = None
+    ) -> dict[int, list[int]]:
+        """Take back rows whose lease ran out; returns {edition id: row ids to queue again}.
+
+        A row in 'sending' past the lease belongs to a dead worker (a live one renews the lease on
+        every attempt). It may have gone out just before the crash, so with ``resend`` it is given
+        back like a released row (at most one duplicate), otherwise skipped.
+        A row in 'queued' past the lease may just be waiting in a long queue, so it is only taken
+        back when its live edition has made no progress for a whole lease — then its task was lost
+        (a killed worker's prefetched task, a Redis restart without AOF).
+        """
+        now = now or now_utc()
+        cutoff = now - timedelta(seconds=lease)
+        out: dict[int, list[int]] = {}
+        with self.db.begin() as conn:
+            expired = d.c.claimed_at < cutoff
+            if resend:
+                for row_id, edition_id in self._give_back(conn, expired, now, LEASE_RESEND):
+                    out.setdefault(edition_id, []).append(row_id)
+            else:
+                conn.execute(
+                    d.update()
+                    .where(_leaves(RowMove.LEASE_SKIP), expired)
+                    .values(status=_to(RowMove.LEASE_SKIP), last_error=LEASE_SKIP)
+                )
+            waiting = conn.execute(
+                sa.select(d.c.edition_id)
+                .where(d.c.status == str(DeliveryState.QUEUED), expired, _edition_in(LIVE))
+                .distinct()
+            ).scalars()
+            moving = [*sorted(DONE_ROWS), str(DeliveryState.SENDING)]
+            for edition_id in list(waiting):
+                progress = conn.execute(
+                    sa.select(d.c.id)
+                    .where(d.c.edition_id == edition_id, d.c.status.in_(moving), d.c.claimed_at >= cutoff)
+                    .limit(1)
+                ).first()
+                if progress is not None:
+                    continue
+                taken = conn.execute(
+                    d.update()
+                    .where(d.c.edition_id == edition_id, d.c.status == str(DeliveryState.QUEUED), expired,
+                           _edition_in(LIVE))
+                    .values(claimed_at=now)
+                    .returning(d.c.id)
+                ).scalars()  # fmt: skip
+                out.setdefault(edition_id, []).extend(taken)
+        return {edition_id: sorted(ids) for edition_id, ids in out.items() if ids}
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _give_back(self, conn: Connection, which: Any, now: datetime, reason: str) -> list[tuple[int, int]]:
+        """'sending' rows matching ``which`` back by their edition's state; the (row, edition) ids
+        queued again (live editions), which the caller enqueues."""
+        queued: list[tuple[int, int]] = []
+        for move, states in RELEASE_BY_EDITION.items():
+            stmt = (
+                d.update()
+                .where(which, _leaves(move), _edition_in(states))
+                .values(status=_to(move), last_error=reason,
+                        claimed_at=now if move is RowMove.RELEASE else None)
+                .returning(d.c.id, d.c.edition_id)
+            )  # fmt: skip
+            rows = [(row.id, row.edition_id) for row in conn.execute(stmt)]
+            if move is RowMove.RELEASE:
+                queued = rows
+        return queued
+
+    def _hold(self, conn: Connection, edition_id: int) -> int:
+        return conn.execute(
+            d.update()
+            .where(d.c.edition_id == edition_id, _leaves(RowMove.HOLD))
+            .values(status=_to(RowMove.HOLD), claimed_at=None)
+        ).rowcount
+
+    def _move(self, verb: Verb, edition_id: int, *, conn: Connection | None = None, **values: Any) -> None:
+        """One guarded UPDATE of an edition's state; the refusal when the verb does not apply."""
+        with self._begin(conn) as tx:
+            moved = tx.execute(
+                e.update()
+                .where(e.c.id == edition_id, e.c.status.in_(sorted(EDITION_MOVES[verb].leaves)))
+                .values(**values)
+            ).rowcount
+            if not moved:
+                state, error = self._state(tx, edition_id)
+                raise refusal(verb, edition_id, state, error)
+
+    def _state(self, conn: Connection, edition_id: int) -> tuple[str, str | None]:
+        row = conn.execute(sa.select(e.c.status, e.c.error).where(e.c.id == edition_id)).first()
+        if row is None:
+            raise NotFoundError(f"no edition with id {edition_id}", field="edition_id")
+        return str(row.status), row.error
+
+    @contextmanager
+    def _begin(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is None:
+            with self.db.begin() as fresh:
+                yield fresh
+        elif conn.in_transaction():
+            yield conn
+        else:
+            with conn.begin():
+                yield conn
+
+    def _set(self, row_id: int, move: RowMove, **values: object) -> int:
+        with self.db.begin() as conn:
+            return conn.execute(d.update().where(d.c.id == row_id, _leaves(move)).values(**values)).rowcount
+
+
+# The statements of the per-message path, built once (building one costs more than running it).
+_ACTIVE = sa.exists().where(s.c.id == d.c.subscriber_id, s.c.status == "active")
+_LIVE = sa.exists().where(e.c.id == d.c.edition_id, e.c.status.in_(sorted(LIVE)))
+_CLAIM = (
+    d.update()
+    .where(d.c.id == sa.bindparam("row_id"), _leaves(RowMove.CLAIM), _ACTIVE, _LIVE)
+    .values(status=_to(RowMove.CLAIM), claimed_at=sa.bindparam("now"), attempts=d.c.attempts + 1)
+)
+_SKIP_GONE = (
+    d.update()
+    .where(d.c.id == sa.bindparam("row_id"), _leaves(RowMove.GONE), ~_ACTIVE)
+    .values(
+        status=_to(RowMove.GONE),
+        last_error=sa.literal("subscriber ")
+        + sa.func.coalesce(
+            sa.select(s.c.status).where(s.c.id == d.c.subscriber_id).scalar_subquery(), "removed"
+        ),
+    )
+)
+_SENT = (
+    d.update()
+    .where(d.c.id == sa.bindparam("row_id"), _leaves(RowMove.SENT))
+    .values(status=_to(RowMove.SENT), message_id=sa.bindparam("b_message_id"), sent_at=sa.bindparam("now"))
+)

@@ -1,0 +1,70 @@
+"""The shape the code promises: one owner per state, one composition root nobody imports back."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "publisher"
+# Modules that build an App: the entry points (the CLI and the web app). Everything else receives
+# what it uses.
+ENTRY_POINTS = ("cli", "web")
+STATE_OWNER = PACKAGE / "delivery" / "lifecycle.py"
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts)
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_nothing_but_the_entry_points_imports_the_composition_root() -> None:
+    offenders = []
+    for path in _modules():
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] in ENTRY_POINTS or relative.name == "app.py":
+            continue
+        if "publisher.app" in _imports(path):
+            offenders.append(str(relative))
+    assert offenders == []
+
+
+def _writes_a_status(node: ast.AST) -> bool:
+    """``.values(status=...)``, ``.values({"status": ...})`` or ``insert().values(..., status=...)``."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return False
+    if node.func.attr != "values":
+        return False
+    if any(k.arg == "status" for k in node.keywords):
+        return True
+    keys = [k for arg in node.args if isinstance(arg, ast.Dict) for k in arg.keys]
+    return any(isinstance(k, ast.Constant) and k.value == "status" for k in keys)
+
+
+def test_only_the_lifecycle_writes_edition_and_delivery_states() -> None:
+    writers = []
+    for path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tables = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "publisher.db.schema"
+            for alias in node.names
+            if alias.name in ("editions", "deliveries")
+        }
+        if not tables or path == STATE_OWNER:
+            continue
+        if any(_writes_a_status(node) for node in ast.walk(tree)):
+            writers.append(str(path.relative_to(PACKAGE)))
+    assert writers == []
+    # And the owner's own writes are guarded: every UPDATE it builds names the states it leaves.
+    source = STATE_OWNER.read_text(encoding="utf-8")
+    assert "_leaves(" in source and "EDITION_MOVES[" in source
