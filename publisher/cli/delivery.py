@@ -10,6 +10,7 @@ import click
 from publisher.app import App
 from publisher.cli import parse_date, pass_app, print_json
 from publisher.delivery.states import DeliveryState
+from publisher.limits import MAX_ID
 
 
 def _edition_group() -> click.Group:
@@ -60,7 +61,7 @@ def _wait(app: App, edition_id: int) -> None:
 
 
 @click.command("status")
-@click.argument("edition_id", type=int)
+@click.argument("edition_id", type=click.IntRange(1, MAX_ID))  # beyond: a usage error, no query
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with the send window and ETA).")
 @click.option("--follow", is_flag=True, help="Show a progress bar until nothing is left pending.")
 @pass_app
