@@ -204,8 +204,9 @@ def test_with_a_broker_the_refresh_runs_as_a_task_on_the_feeds_queue(
     env = {**os.environ, **{f"PUBLISHER_{k.upper()}": str(getattr(settings, k)) for k in (
         "database_url", "feeds_dir", "var_dir", "site_url", "redis_url", "redis_prefix")}}  # fmt: skip
     start_worker = (
-        "from publisher.celery_app import make_celery; from publisher.settings import Settings; "
-        "make_celery(Settings.load()).worker_main(['worker', '--pool=solo', '--queues=feeds', "
+        "from publisher.app import App; from publisher.celery_app import make_celery; "
+        "from publisher.settings import Settings; s = Settings.load(); "
+        "make_celery(s, services=lambda: App(s)).worker_main(['worker', '--pool=solo', '--queues=feeds', "
         "'--loglevel=warning', '--without-gossip', '--without-mingle'])"
     )
     worker = subprocess.Popen([sys.executable, "-c", start_worker], env=env, cwd=tmp_path)
