@@ -168,7 +168,8 @@ def test_a_broken_template_halts_the_edition_and_fails_nobody(make_settings, tmp
         from publisher.metrics import render_metrics
 
         metrics = render_metrics(app.settings, app.db, app.stats).decode()
-        assert f'publisher_edition_halted{{date="{status["date"]}",edition_id="{edition_id}",name="morning"}} 1.0' in metrics
+        labels = f'date="{status["date"]}",edition_id="{edition_id}",name="morning"'
+        assert f"publisher_edition_halted{{{labels}}} 1.0" in metrics
         assert 'publisher_editions{status="halted"} 1.0' in metrics
         with pytest.raises(EditionStateError, match=r"is halted .*: fix the cause, then `publisher edition"):
             app.delivery.start(edition_id)
@@ -410,3 +411,21 @@ def test_edition_state_machine(backend: str, make_settings, request, tmp_path: P
                               suppress_health_check=list(HealthCheck)),
         )  # fmt: skip
         app.close()
+
+
+def test_cli_shows_a_halted_edition_and_resumes_it(cli, app: App, tmp_path: Path, monkeypatch) -> None:
+    body = _overrides(tmp_path / "templates")
+    good = body.read_text(encoding="utf-8")
+    monkeypatch.setenv("PUBLISHER_TEMPLATES_DIR", str(tmp_path / "templates"))
+    list(app.ingest([EXAMPLES / "articles"]))
+    cli("subscribers", "add", READERS[0])
+    body.write_text(BROKEN, encoding="utf-8")
+    day = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    out = cli("edition", "send", "--date", day, "--wait")  # returns: a halted edition waits for ops
+    edition_id = int(out.splitlines()[0])
+    assert ", halted, 1 recipients" in out and "halted: RenderError: " in out
+    assert f"fix the cause, then: publisher edition resume {edition_id}" in out
+    assert "0 sent" in cli("edition", "status", str(edition_id))
+    body.write_text(good, encoding="utf-8")
+    assert f"edition {edition_id}: sending" in cli("edition", "resume", str(edition_id))
+    assert ", sent, 1 recipients" in cli("edition", "status", str(edition_id))

@@ -9,7 +9,7 @@ import click
 
 from publisher.app import App
 from publisher.cli import parse_date, pass_app, print_json
-from publisher.delivery.states import DeliveryState
+from publisher.delivery.states import LIVE, DeliveryState
 from publisher.limits import MAX_ID
 
 
@@ -52,8 +52,8 @@ def _wait(app: App, edition_id: int) -> None:
             now_done = status.total - status.open
             bar.update(now_done - done)
             done = now_done
-            if status.open == 0:
-                break
+            if status.open == 0 or status.edition.status not in LIVE:
+                break  # done, or stopped (paused, halted, cancelled): waiting would never end
             time.sleep(0.5)
             app.delivery.sweep()  # a waiting CLI also takes back what dead workers left
             status = app.delivery.status(edition_id)
@@ -82,6 +82,9 @@ def edition_status(app: App, edition_id: int, as_json: bool, follow: bool) -> No
 def _print_status(status) -> None:  # type: ignore[no-untyped-def]
     e = status.edition
     click.echo(f"edition {e.id}: {e.title} of {e.date.isoformat()}, {e.status}, {status.total} recipients")
+    if e.error:
+        click.echo(f"  halted: {e.error}")
+        click.echo(f"  fix the cause, then: publisher edition resume {e.id}")
     click.echo("  " + ", ".join(f"{status.counts[str(s)]} {s}" for s in DeliveryState))
     if status.rate is not None:
         click.echo(f"  {status.rate:.1f} messages/s")
