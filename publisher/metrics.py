@@ -84,11 +84,15 @@ class PublisherCollector:
     def _latency(self) -> tuple[Metric, Metric]:
         """Due (or edition start) to accepted by the SMTP server, over the newest sent rows."""
         started = sa.func.coalesce(d.c.due_at, e.c.started_at, e.c.created_at)
+        # "Newest" by claim time, not sent_at: (status, claimed_at) is indexed, so this reads the
+        # last LATENCY_SAMPLE index entries instead of sorting every sent row ever (330 ms at 1M
+        # sent rows, growing with each edition; 6 ms this way). A row is sent within its lease of
+        # being claimed, so the two orders pick nearly the same rows.
         query = (
             sa.select(d.c.sent_at, started.label("started"))
             .join(e, e.c.id == d.c.edition_id)
             .where(d.c.status == "sent", d.c.sent_at.is_not(None))
-            .order_by(d.c.sent_at.desc())
+            .order_by(d.c.claimed_at.desc())
             .limit(LATENCY_SAMPLE)
         )
         with self.db.connect() as conn:
