@@ -109,7 +109,7 @@ class BodyLimit:
 
 
 class ApiAuth:
-    """``Authorization: Bearer <token>`` on every path under ``/api``; with no token configured the
+    """``Authorization: Bearer TOKEN`` on every path under ``/api``; with no token configured the
     API refuses everything, so a forgotten setting never leaves it open."""
 
     def __init__(self, app: ASGIApp, token: str, prefix: str = "/api") -> None:

@@ -1,0 +1,406 @@
+"""The public web side under hostile input: body limits while streaming, the API token checked
+before any body is read, security headers, /healthz that leaks nothing, and no 500 from any route
+for any path, query, header or body."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import socket
+import threading
+import time
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from publisher.app import App
+from publisher.subscribers.model import validate
+from publisher.unsubscribe import make_token
+from publisher.web import create_app
+
+TOKEN = "ops-token-123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+MB = 1024 * 1024
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def ops_app(make_settings) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    app = App(make_settings(api_token=TOKEN))
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def client(ops_app: App) -> Iterator[TestClient]:
+    with TestClient(create_app(ops_app), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _call(asgi: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks: Iterator[bytes]
+          ) -> tuple[int, int, bytes]:  # fmt: skip
+    """Run one request through the ASGI app; returns (status, bytes of body pulled, response body)."""
+    pulled = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        chunk = next(chunks, None)
+        if chunk is None:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        pulled += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    path_only, _, query = path.partition("?")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+             "scheme": "http", "path": path_only, "raw_path": path_only.encode(),
+             "query_string": query.encode(),
+             "root_path": "", "headers": [(b"host", b"testserver"), *headers], "client": ("127.0.0.1", 1),
+             "server": ("testserver", 80)}  # fmt: skip
+    asyncio.run(asgi(scope, receive, send))
+    [start] = [m for m in sent if m["type"] == "http.response.start"]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], pulled, body
+
+
+def _megabytes(count: int) -> Iterator[bytes]:
+    chunk = b"x" * MB
+    for _ in range(count):
+        yield chunk
+
+
+# 1. The body limit ---------------------------------------------------------------------------------
+
+
+def test_a_100_mb_chunked_body_is_cut_off_at_the_limit_without_buffering_it(ops_app: App) -> None:
+    asgi = create_app(ops_app)
+    tracemalloc.start()
+    try:
+        status, pulled, _ = _call(asgi, "POST", "/api/articles",
+                                  [(b"authorization", AUTH["Authorization"].encode()),
+                                   (b"content-type", b"application/json")], _megabytes(100))  # fmt: skip
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert status == 413
+    assert pulled <= ops_app.settings.max_body_bytes + MB  # stopped reading one chunk past the limit
+    assert peak < 8 * MB
+
+
+def test_a_declared_content_length_over_the_limit_is_413_before_reading(ops_app: App) -> None:
+    asgi = create_app(ops_app)
+    headers = [(b"content-length", str(100 * MB).encode()), (b"content-type", b"application/json"),
+               (b"authorization", AUTH["Authorization"].encode())]  # fmt: skip
+    status, pulled, _ = _call(asgi, "POST", "/api/articles", headers, _megabytes(100))
+    assert (status, pulled) == (413, 0)
+    bad = _call(asgi, "POST", "/unsubscribe/1.x", [(b"content-length", b"12x")], _megabytes(1))
+    assert bad[:2] == (400, 0)
+
+
+def test_the_limit_is_a_setting(make_settings) -> None:  # type: ignore[no-untyped-def]
+    app = App(make_settings(api_token=TOKEN, max_body_bytes=1000))
+    with TestClient(create_app(app)) as small:
+        big = small.post("/api/articles", content=b"{" + b" " * 1000 + b"}", headers=AUTH)
+        assert big.status_code == 413
+        ok = small.post("/api/articles", json={"title": "T", "section": "World"}, headers=AUTH)
+        assert ok.status_code == 201
+    app.close()
+
+
+@pytest.fixture
+def base_url(ops_app: App) -> Iterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(ops_app), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield f"127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+def test_uvicorn_answers_413_while_a_huge_chunked_body_is_still_coming(base_url: str) -> None:
+    host, port = base_url.split(":")
+    chunk = b"x" * 65536
+    framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(f"POST /api/articles HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n".encode())  # fmt: skip
+        conn.setblocking(False)
+        answer = b""
+        while sent < 100 * MB and not answer:
+            try:
+                conn.sendall(framed)
+                sent += len(chunk)
+            except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+                time.sleep(0.01)
+            with contextlib.suppress(BlockingIOError):
+                answer = conn.recv(100)
+        conn.setblocking(True)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert sent < 10 * MB  # the server answered long before the 100 MB were sent
+
+
+# 2. The API token before any body ------------------------------------------------------------------
+
+
+def test_the_api_token_is_checked_before_the_body_is_read(ops_app: App, client: TestClient) -> None:
+    # FastAPI parses a body before running dependencies: without the middleware this is a 422.
+    assert client.post("/api/schedules", content=b"{not json").status_code == 401
+    assert client.post("/api/schedules", content=b"{not json", headers={"Authorization": "Bearer x"}
+                       ).status_code == 401  # fmt: skip
+    status, pulled, body = _call(create_app(ops_app), "POST", "/api/articles",
+                                 [(b"content-type", b"application/json")], _megabytes(5))  # fmt: skip
+    assert (status, pulled) == (401, 0)
+    assert b"bearer token" in body
+    assert client.post("/api/schedules", content=b"{not json", headers=AUTH).status_code == 422
+    for path in ("/api", "/api/", "/api/nothing-here"):
+        assert client.get(path).status_code == 401, path
+
+
+# 3. The preferences form ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def token(ops_app: App) -> str:
+    ops_app.subscribers.upsert_many([validate("ana@example.org", "Ana", "Europe/London", "Sports")])
+    subscriber = ops_app.subscribers.find("ana@example.org")
+    assert subscriber is not None
+    return make_token(ops_app.settings.secret_key, subscriber.id)
+
+
+def test_preferences_form_is_read_up_to_16_kb(ops_app: App, client: TestClient, token: str) -> None:
+    big = client.post(f"/preferences/{token}", content="name=" + "a" * 20_000, headers=FORM)
+    assert big.status_code == 413
+    # Streamed without a length: refused once past the limit, the rest never read.
+    status, pulled, _ = _call(create_app(ops_app), "POST", f"/preferences/{token}",
+                              [(b"content-type", FORM["Content-Type"].encode())],
+                              iter([b"name=" + b"a" * 8192] * 1000))  # fmt: skip
+    assert status == 413 and pulled <= 16_384 + 8197
+    subscriber = ops_app.subscribers.find("ana@example.org")
+    assert subscriber is not None and subscriber.name == "Ana"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"name=%FF%FE&timezone=UTC", b"name=\xff\xfe&timezone=UTC", b"name=a&name=b",
+     b"timezone=UTC&timezone=Europe/Paris", b"&".join([b"section=x"] * 300)],
+)  # fmt: skip
+def test_bad_preferences_forms_are_422_never_500(
+    ops_app: App, client: TestClient, token: str, body: bytes
+) -> None:
+    response = client.post(f"/preferences/{token}", content=body, headers=FORM)
+    assert response.status_code == 422, response.text
+    assert 'role="alert"' in response.text
+    subscriber = ops_app.subscribers.find("ana@example.org")
+    assert subscriber is not None and (subscriber.name, subscriber.timezone) == ("Ana", "Europe/London")
+
+
+# 4. Security headers -------------------------------------------------------------------------------
+
+
+def test_pages_carry_csp_no_framing_no_sniffing_no_referrer(
+    ops_app: App, client: TestClient, token: str
+) -> None:
+    ops_app.articles.save_many([])
+    for path in ("/", f"/preferences/{token}", f"/unsubscribe/{token}", "/articles/nothing", "/nowhere"):
+        response = client.get(path)
+        assert response.headers["content-type"].startswith("text/html"), path
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, path
+        assert "script-src 'none'" in csp and "unsafe-inline" not in csp, path
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "<script" not in response.text and " style=" not in response.text, path
+    for path in ("/healthz", "/metrics", "/api/schedules", "/feeds/index.rss"):
+        response = client.get(path, headers=AUTH)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert response.headers["referrer-policy"] == "no-referrer", path
+
+
+# 5. /healthz ---------------------------------------------------------------------------------------
+
+
+def test_healthz_says_only_unavailable_and_logs_the_reason(make_settings, caplog) -> None:  # type: ignore[no-untyped-def]
+    app = App(make_settings(database_url="postgresql://secretuser@127.0.0.1:1/secretdb"))
+    with TestClient(create_app(app)) as broken:
+        response = broken.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
+    assert "secret" not in response.text and "127.0.0.1" not in response.text
+    assert "127.0.0.1" in caplog.text  # the detail is in the server's log
+    app.close()
+
+
+# 6. Never a 500 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/feeds/%00index.rss", None, 404),
+        ("GET", "/feeds/" + "a" * 5000 + ".rss", None, 404),
+        ("GET", "/feeds/%2e%2e/%2e%2e/etc/passwd", None, 404),
+        ("GET", "/editions/morning/0001-01-01", None, 404),
+        ("GET", "/editions/morning/9999-12-31", None, 404),
+        ("GET", "/editions/morning/%ff%fe", None, 404),
+        ("GET", "/articles/%ff%fe%00", None, 404),
+        ("GET", "/sections/" + "%ff" * 2000, None, 404),
+        ("GET", "/preferences/99999999999999999999999.x", None, 400),
+        ("GET", "/api/editions/99999999999999999999999", None, 422),
+        ("GET", "/api/editions/0", None, 422),
+        ("POST", "/api/editions/99999999999999999999999/pause", None, 422),
+        ("GET", "/api/editions?days=99999999999999999999999", None, 200),
+        ("GET", "/api/editions?days=-99999999999999999999999", None, 200),
+        ("POST", "/api/editions", {"name": "morning", "date": "0001-01-01"}, 422),
+        ("POST", "/api/editions", {"name": "morning", "date": "9999-12-31"}, 422),
+        ("POST", "/api/editions", {"name": "nope", "date": "2026-01-01"}, 422),
+        ("POST", "/api/editions/1/reschedule", {"to": "0001-01-01T00:00:00Z"}, 422),
+        ("POST", "/api/editions/1/reschedule", {"delay_minutes": 10**18}, 422),
+        ("POST", "/api/editions/1/pause", None, 404),
+        ("POST", "/api/schedules", {"name": "morning", "at": "07:00", "window_hours": 10**30}, 422),
+    ],
+)
+def test_extreme_ids_dates_and_paths_are_answered_not_crashed_on(
+    client: TestClient, method: str, path: str, body: Any, status: int
+) -> None:
+    response = client.request(method, path, json=body, headers=AUTH)
+    assert response.status_code == status, response.text[:300]
+
+
+def test_the_api_names_the_field_of_an_out_of_range_value(client: TestClient) -> None:
+    sent = client.post("/api/editions", json={"name": "morning", "date": "0001-01-01"}, headers=AUTH)
+    assert [e["loc"][-1] for e in sent.json()["detail"]] == ["date"]
+    unknown = client.post("/api/editions", json={"name": "nope", "date": "2026-01-01"}, headers=AUTH)
+    assert [e["loc"][-1] for e in unknown.json()["detail"]] == ["name"]
+    moved = client.post("/api/editions/1/reschedule", json={"to": "9999-12-31T00:00:00Z"}, headers=AUTH)
+    assert [e["loc"][-1] for e in moved.json()["detail"]] == ["to"]
+
+
+def test_errors_are_answered_by_type(ops_app: App, client: TestClient) -> None:
+    from publisher.errors import ConfigError, ConflictError, InvalidInputError, NotFoundError
+    from publisher.web.errors import status_of
+
+    assert [status_of(e) for e in (NotFoundError("x"), ConflictError("x"), InvalidInputError("x"),
+                                   ConfigError("x"))] == [404, 409, 422, 500]  # fmt: skip
+    assert (
+        client.post("/api/schedules", json={"name": "morning", "at": "07:00"}, headers=AUTH).status_code
+        == 201
+    )
+    again = client.post("/api/schedules", json={"name": "morning", "at": "08:00"}, headers=AUTH)
+    assert again.status_code == 409
+
+
+def test_no_html_is_built_from_strings_in_publisher_web() -> None:
+    web = Path(__file__).resolve().parents[1] / "publisher" / "web"
+    markup = re.compile(r"""(f|rf|fr)?["'][^"'\n]*<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*[\s>/]""")
+    found = [f"{p.name}:{n}" for p in web.rglob("*.py")
+             for n, line in enumerate(p.read_text().splitlines(), 1) if markup.search(line)]  # fmt: skip
+    assert found == []
+
+
+# Every route, random input --------------------------------------------------------------------------
+
+# Values that have broken a route before, by path parameter; any text besides.
+HINTS = {
+    "name": ["morning", "nonexistent", "feeds"],
+    "day": ["0001-01-01", "9999-12-31", "2026-11-25", "2026-02-30", "%ff%fe"],
+    "edition_id": ["99999999999999999999999", "2147483648", "0", "-1", "1", "1e9"],
+    "path": ["%00index.rss", "index.rss", "sections/world.rss", "../../etc/passwd", "a" * 300 + ".rss"],
+    "token": ["1.abc", "99999999999999999999999.x", "%ff.%fe", "-1.a", ""],
+    "slug": ["%00", "..", "a" * 300],
+}
+_anything = st.one_of(st.text(max_size=30), st.sampled_from(["..", "%00", "%ff%fe", "a" * 300, "-1"]))
+
+
+def _segment(param: str) -> st.SearchStrategy[str]:
+    hints = HINTS.get(param)
+    if not hints:
+        return _anything
+    return st.one_of(st.sampled_from(hints), st.sampled_from(hints), st.sampled_from(hints), _anything)
+
+
+_headers = st.dictionaries(
+    st.sampled_from(["Content-Type", "Accept", "Accept-Encoding", "If-None-Match", "If-Modified-Since",
+                     "Content-Encoding", "Cookie", "X-Forwarded-For", "Range"]),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+    max_size=4,
+)  # fmt: skip
+_json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    | st.sampled_from(["0001-01-01", "9999-12-31T23:59:59Z", "25:99", "Mars/Olympus", "subscriber"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=8,
+)  # fmt: skip
+_field_names = st.sampled_from(["name", "at", "days", "timezone", "sections", "window_hours", "edition",
+                                "every_minutes", "paused", "date", "to", "delay_minutes", "addresses",
+                                "title", "section", "published_at", "slug"])  # fmt: skip
+_body = st.one_of(
+    st.none(),
+    st.binary(max_size=200),
+    st.dictionaries(_field_names, _json_value, max_size=5),
+    _json_value,
+)
+
+
+def _fill(template: str, data: Any) -> str:
+    from urllib.parse import quote
+
+    return re.sub(r"\{([^}]+)\}", lambda m: quote(data.draw(_segment(m.group(1))), safe="%/"), template)
+
+
+# The routes outside the OpenAPI document; the API's routes are taken from it.
+PAGES = [
+    ("GET", "/"), ("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/static/site.css"),
+    ("GET", "/feeds/{path}"), ("HEAD", "/feeds/{path}"),
+    ("GET", "/articles/{slug}"), ("GET", "/sections/{slug}"), ("GET", "/editions/{name}/{day}"),
+    ("GET", "/unsubscribe/{token}"), ("POST", "/unsubscribe/{token}"),
+    ("GET", "/preferences/{token}"), ("POST", "/preferences/{token}"),
+    ("GET", "/openapi.json"), ("GET", "/{slug}"), ("DELETE", "/{slug}"),
+]  # fmt: skip
+
+
+def _routes(client: TestClient) -> list[tuple[str, str]]:
+    spec = client.get("/openapi.json").json()
+    api = sorted((m.upper(), path) for path, ops in spec["paths"].items() for m in ops)
+    assert len(api) >= 15
+    return PAGES + api
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_no_route_answers_500_to_anything(client: TestClient, data: Any) -> None:
+    method, template = data.draw(st.sampled_from(_routes(client)))
+    path = _fill(template, data)
+    query = data.draw(st.dictionaries(st.sampled_from(["days", "format", "v", "x"]), _anything, max_size=2))
+    headers = data.draw(_headers)
+    if data.draw(st.booleans()):
+        headers["Authorization"] = AUTH["Authorization"]
+    body = data.draw(_body)
+    kwargs: dict[str, Any] = {"params": query, "headers": headers}
+    if isinstance(body, bytes):
+        kwargs["content"] = body
+    elif body is not None and method not in ("GET", "HEAD"):
+        kwargs["json"] = body
+    response = client.request(method, path, **kwargs)
+    assert response.status_code < 500 or (path == "/healthz" and response.status_code == 503), (
+        method, path, kwargs, response.status_code, response.text[:300]
+    )  # fmt: skip
