@@ -161,7 +161,7 @@ class _Services:
             smtp_url=f"smtp://127.0.0.1:{self.smtp_port}",
             var_dir=str(self.tmp / "var"),
             site_url="https://news.example.com",
-            secret_key="bench-secret",
+            secret_key="bench-only-signing-key-5d1e8c3a7f90b2",
             dkim_key_file=str(key),
             dkim_selector="bench",
             dkim_domain="news.example.com",

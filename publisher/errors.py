@@ -22,6 +22,8 @@ by type and attributes, never by matching message text. ``exit_code`` is what th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class PublisherError(Exception):
     """Base class: the message is meant for a person, never a traceback."""
@@ -35,7 +37,24 @@ class PublisherError(Exception):
 
 
 class ConfigError(PublisherError):
+    """Bad settings. ``problems`` holds one (setting as a person wrote it, problem) pair per bad
+    setting, e.g. ("PUBLISHER_FEED_ITEMS", "must be at least 1, got 0") or ("publisher.toml: feed_items",
+    ...); the message is those pairs, one line each. ``field`` is the first setting named."""
+
     exit_code = 2
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        field: str | None = None,
+        problems: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.problems = tuple(problems)
+        if self.problems:
+            message = message or "\n".join(f"{where}: {text}" for where, text in self.problems)
+            field = field or self.problems[0][0]
+        super().__init__(message, field=field)
 
 
 class NotFoundError(PublisherError):

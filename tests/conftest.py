@@ -32,6 +32,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("PUBLISHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("PUBLISHER_TEST_REQUIRE_SERVICES") == "1"
+# 32+ characters, not a placeholder: what PUBLISHER_SECRET_KEY takes.
+TEST_KEY = "tests-only-signing-key-4f7c2a9e1b8d"
 
 
 def _unavailable(what: str, exc: Exception) -> None:
@@ -105,7 +107,7 @@ def make_settings(tmp_path: Path):  # type: ignore[no-untyped-def]
             feeds_dir=str(tmp_path / "feeds"),
             var_dir=str(tmp_path / "var"),
             site_url="https://news.example.com",
-            secret_key="test-secret",
+            secret_key=TEST_KEY,
         )
         return base.replace(**changes)
 
@@ -144,7 +146,7 @@ def cli(app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ign
     for name in ("CONFIG", "REDIS_URL", "SMTP_URL"):
         monkeypatch.delenv(f"PUBLISHER_{name}", raising=False)
     for name in ("database_url", "feeds_dir", "var_dir", "site_url", "secret_key", "api_token"):
-        monkeypatch.setenv(f"PUBLISHER_{name.upper()}", str(getattr(app.settings, name)))
+        monkeypatch.setenv(f"PUBLISHER_{name.upper()}", str(getattr(app.settings, name) or ""))
     runner = CliRunner()
 
     def run(*args: str, code: int = 0) -> str:

@@ -39,7 +39,7 @@ def test_redis_keeps_tasks_and_never_evicts_them() -> None:
 
 
 def test_env_example_names_only_real_settings() -> None:
-    known = {ENV_PREFIX + name.upper() for name in Settings.__dataclass_fields__}
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
     for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
         name = line.lstrip("# ").split("=", 1)[0]
         if name.startswith(ENV_PREFIX):
@@ -60,7 +60,7 @@ def test_publisher_run_once(tmp_path: Path, monkeypatch) -> None:  # type: ignor
 
 def test_readme_documents_every_setting_and_its_two_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for name in Settings.__dataclass_fields__:
+    for name in Settings.model_fields:
         assert f"`{ENV_PREFIX}{name.upper()}`" in readme, name
     assert "bash scripts/demo" in readme and "bash scripts/test" in readme
     assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

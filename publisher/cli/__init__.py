@@ -11,19 +11,23 @@ from typing import Any
 import click
 
 from publisher.app import App
-from publisher.errors import PublisherError
+from publisher.errors import ConfigError, PublisherError
 from publisher.settings import Settings
 
 
 class _Group(click.Group):
-    """Turns PublisherError into a one-line message and exit code 2: never a traceback."""
+    """Turns a PublisherError into its exit code (publisher/errors.py) and a message, never a
+    traceback: ``error: ...`` on one line, or for bad settings one ``PUBLISHER_X: problem`` line each."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(str(exc) if exc.problems else f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
         except PublisherError as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
+            ctx.exit(exc.exit_code)
 
 
 @click.group(cls=_Group)
@@ -31,6 +35,8 @@ class _Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """publisher: Newslooks articles to feeds and the Morning Edition email."""
+    # Settings are read and checked here, once, before any command: a process with a bad setting
+    # (serve, worker, beat, run included) stops at start with exit status 2.
     ctx.obj = ctx.with_resource(_closing(App(Settings.load())))
 
 

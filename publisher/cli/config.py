@@ -10,9 +10,17 @@ from publisher.cli import pass_app, print_json
 
 @click.command("config")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.option(
+    "--check", is_flag=True, help="Only check the settings: print ok (exit 0) or each problem (exit 2)."
+)
 @pass_app
-def config_command(app: App, as_json: bool) -> None:
+def config_command(app: App, as_json: bool, check: bool) -> None:
     """Print the effective settings (secrets masked)."""
+    if check:
+        # The group has already loaded and checked the settings (a bad one exits 2 there), and App
+        # opens nothing until asked: reaching this line is the whole check.
+        click.echo("ok")
+        return
     rows = app.settings.describe()
     if as_json:
         print_json({name: value for name, value, _doc in rows})

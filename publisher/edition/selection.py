@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from publisher.article import Article, section_slug
 from publisher.article_store import ArticleStore
-from publisher.errors import ConfigError, PublisherError
+from publisher.errors import ConfigError, NotFoundError, PublisherError
 from publisher.settings import Settings
 
 DEFAULT_CUTOFF = time(7, 0)
@@ -44,7 +44,7 @@ class EditionSpec:
         names = parse_edition_names(settings.edition_names)
         if name not in names:
             known = ", ".join(sorted(names)) or "none"
-            raise PublisherError(f"unknown edition {name!r} (PUBLISHER_EDITION_NAMES has: {known})")
+            raise NotFoundError(f"unknown edition {name!r} (PUBLISHER_EDITION_NAMES has: {known})")
         title, own_cutoff = names[name]
         try:
             zone = ZoneInfo(settings.edition_timezone)
@@ -169,7 +169,7 @@ def load_edition(
     for slug in pins:
         article = store.get(slug)
         if article is None:
-            raise PublisherError(f"--pin: no article with slug {slug!r}")
+            raise NotFoundError(f"--pin: no article with slug {slug!r}")
         if article.retracted_at is not None:
             raise PublisherError(f"--pin: article {slug!r} is retracted")
         pinned.append(article)
