@@ -8,7 +8,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from publisher.article import Article
+from publisher.article import Article, article_from_mapping
 from publisher.errors import IngestError
 from publisher.ingest import parse_text
 from tests.conftest import SAMPLE
@@ -38,6 +38,8 @@ def check(text: str, suffix: str) -> None:
         assert isinstance(item, Article)
         assert item.title and item.section and item.slug
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", item.slug)
+        if item.published_at is not None:
+            assert 1970 <= item.published_at.year <= 2100
         for value in item.to_json().values():
             blob = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
             assert not FORBIDDEN.search(blob)
@@ -112,3 +114,72 @@ def test_json_lone_surrogate_escape_is_removed() -> None:
     [(_, article)] = list(parse_text(text, ".json"))
     assert isinstance(article, Article)
     assert (article.title, article.summary) == ("Bad char", "xy")
+
+
+# -- hostile input: anything gives an article or an IngestError, never another exception ----------
+
+json_number = st.one_of(
+    st.integers(min_value=-(10**60), max_value=10**60).map(str),
+    st.text("0123456789", min_size=1, max_size=6000),  # past Python's int-to-str limit
+    st.builds(lambda m, e: f"{m}e{e}", st.integers(-99, 99), st.integers(-2000, 2000)),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1.5", "-0"]),
+)
+json_date = st.one_of(
+    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+    st.builds(lambda y, h, m: f"{y:04d}-12-31T23:59:59{'-' if h % 2 else '+'}{h:02d}:{m:02d}",
+              st.sampled_from([1, 1969, 1970, 2100, 2101, 9999]), st.integers(0, 23), st.integers(0, 59)),
+    st.sampled_from(["0001-01-01", "9999-12-31T23:59:59-23:59", "10000-01-01T00:00:00Z", ""]),
+)  # fmt: skip
+
+
+@st.composite
+def hostile_json(draw: st.DrawFn) -> str:
+    """Raw JSON text, so that literals json.dumps never writes (huge numbers, NaN) appear."""
+    fields = {"title": '"T"', "section": '"S"'}
+    keys = ["title", "summary", "authors", "image", "id", "top_story", "published_at", "updated_at",
+            "quick_looks"]  # fmt: skip
+    for key in draw(st.lists(st.sampled_from(keys), max_size=4)):
+        depth = draw(st.integers(0, 40))
+        leaf = draw(st.one_of(json_number, json_date.map(json.dumps), st.just('"x"'), st.just("null")))
+        fields[key] = "[" * depth + leaf + "]" * depth
+    body = "{" + ", ".join(f'"{k}": {v}' for k, v in fields.items()) + "}"
+    return draw(st.sampled_from([body, f"[{body}, {body}]", "[" * draw(st.integers(0, 3000)) + body]))
+
+
+@common
+@given(hostile_json())
+def test_hostile_json(text: str) -> None:
+    check(text, ".json")
+
+
+yaml_value = st.one_of(
+    json_number,
+    json_date,
+    st.sampled_from(["&a [x, y]", "*a", "&b {url: *a}", "!!binary aGk=", "!!python/name:os.system",
+                     ".inf", "-.nan", "2026-02-30", "!!timestamp 2026-01-01", "|\n  block", "'quoted'", "~",
+                     "{", "]"]),
+    st.integers(0, 3000).map(lambda n: "[" * n + "x" + "]" * n),
+    st.text(max_size=20),
+)  # fmt: skip
+
+
+@common
+@given(st.lists(st.tuples(article_keys, yaml_value), max_size=6), st.text(max_size=200))
+def test_hostile_front_matter(fields: list[tuple[str, str]], body: str) -> None:
+    lines = [f"{key}: {value}" for key, value in [("title", "T"), ("section", "S"), *fields]]
+    check("---\n" + "\n".join(lines) + "\n---\n" + body, ".md")
+
+
+@common
+@given(
+    st.dictionaries(st.sampled_from(["published_at", "updated_at"]), json_date | st.datetimes(), min_size=1)
+)
+def test_dates_are_in_range_or_refused_naming_the_field(dates: dict[str, object]) -> None:
+    try:
+        article = article_from_mapping({"title": "T", "section": "S", **dates})
+    except IngestError as exc:
+        assert exc.field in dates
+        return
+    if article.published_at is not None:
+        assert 1970 <= article.published_at.year <= 2100
+        assert article.published_at.utcoffset() is not None

@@ -50,8 +50,9 @@ _FrontMatterLoader.add_constructor("tag:yaml.org,2002:int", _FrontMatterLoader.c
 
 def load_front_matter(text: str) -> object:
     """The YAML, or an IngestError whose line counts from the front matter's first line (1)."""
-    loader = _FrontMatterLoader(text)
+    loader: _FrontMatterLoader | None = None
     try:
+        loader = _FrontMatterLoader(text)  # its reader refuses control characters at once
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
@@ -65,7 +66,8 @@ def load_front_matter(text: str) -> object:
     except RecursionError:
         raise IngestError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def parse_markdown(text: str) -> Article:
