@@ -109,9 +109,9 @@ def test_a_declared_content_length_over_the_limit_is_413_before_reading(ops_app:
 
 
 def test_the_limit_is_a_setting(make_settings) -> None:  # type: ignore[no-untyped-def]
-    app = App(make_settings(api_token=TOKEN, max_body_bytes=1000))
+    app = App(make_settings(api_token=TOKEN, max_body_bytes=2048))
     with TestClient(create_app(app)) as small:
-        big = small.post("/api/articles", content=b"{" + b" " * 1000 + b"}", headers=AUTH)
+        big = small.post("/api/articles", content=b"{" + b" " * 2048 + b"}", headers=AUTH)
         assert big.status_code == 413
         ok = small.post("/api/articles", json={"title": "T", "section": "World"}, headers=AUTH)
         assert ok.status_code == 201

@@ -12,6 +12,7 @@ import click
 
 from publisher.app import App
 from publisher.errors import ConfigError, PublisherError
+from publisher.limits import MAX_YEAR, MIN_YEAR
 from publisher.settings import Settings
 
 
@@ -64,9 +65,13 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
+    # Beyond these years date arithmetic downstream overflows; no edition is that far away.
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise click.BadParameter(f"the year must be {MIN_YEAR} to {MAX_YEAR}, got {value!r}")
+    return day
 
 
 # One module per command group; each lists its commands in COMMANDS.

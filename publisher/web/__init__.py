@@ -46,7 +46,7 @@ def create_app(app: App | None = None) -> FastAPI:
     web.router.routes.extend(static.routes)
     errors.install(web)
     # The last added runs first: headers on every answer, then the token, then the body limit.
-    web.add_middleware(BodyLimit, max_bytes=getattr(settings, "max_body_bytes", 1_048_576))
+    web.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     web.add_middleware(ApiAuth, token=settings.api_token)
     web.add_middleware(SecurityHeaders)
     return web
