@@ -300,6 +300,9 @@ class Settings(BaseSettings):
     api_token: Annotated[str, AfterValidator(_api_token)] = _setting(
         "", "bearer token for the ops HTTP API", secret=True
     )
+    max_body_bytes: int = _setting(
+        1_048_576, "largest request body publisher serve reads, bytes (413 beyond)", ge=1024, le=268_435_456
+    )
     feed_items: int = _setting(50, "items per feed, newest first", ge=1, le=1000)
     feed_max_age: int = _setting(300, "Cache-Control max-age of served feeds, seconds", ge=0, le=86_400)
     max_body_bytes: int = _setting(
