@@ -345,9 +345,9 @@ _headers = st.dictionaries(
     max_size=4,
 )  # fmt: skip
 _json_value = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
     | st.sampled_from(["0001-01-01", "9999-12-31T23:59:59Z", "25:99", "Mars/Olympus", "subscriber"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=8,
 )  # fmt: skip
 _field_names = st.sampled_from(["name", "at", "days", "timezone", "sections", "window_hours", "edition",
