@@ -344,12 +344,18 @@ _headers = st.dictionaries(
     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
     max_size=4,
 )  # fmt: skip
-_json_value = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
-    | st.sampled_from(["0001-01-01", "9999-12-31T23:59:59Z", "25:99", "Mars/Olympus", "subscriber"]),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=4),
-    max_leaves=8,
+_json_leaf = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+    | st.sampled_from(["0001-01-01", "9999-12-31T23:59:59Z", "25:99", "Mars/Olympus", "subscriber"])
 )  # fmt: skip
+
+
+def _json_nest(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+
+
+_json_value = st.recursive(_json_leaf, _json_nest, max_leaves=8)
 _field_names = st.sampled_from(["name", "at", "days", "timezone", "sections", "window_hours", "edition",
                                 "every_minutes", "paused", "date", "to", "delay_minutes", "addresses",
                                 "title", "section", "published_at", "slug"])  # fmt: skip
