@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from publisher.article import Article, section_slug
 from publisher.article_store import ArticleStore
 from publisher.errors import ConfigError, NotFoundError, PublisherError
 from publisher.settings import Settings
+from publisher.settings import parse_edition_names as settings_edition_names
 
 DEFAULT_CUTOFF = time(7, 0)
 
@@ -41,28 +42,18 @@ class EditionSpec:
     def from_settings(cls, settings: Settings, name: str = "morning") -> EditionSpec:
         """The spec of edition ``name``; ``edition_names`` entries are ``name=Title`` or
         ``name=Title@HH:MM`` (a cut-off of its own, e.g. ``evening=Evening Edition@19:00``)."""
-        names = parse_edition_names(settings.edition_names)
+        names = settings.editions  # checked when the settings were loaded
         if name not in names:
             known = ", ".join(sorted(names)) or "none"
             raise NotFoundError(f"unknown edition {name!r} (PUBLISHER_EDITION_NAMES has: {known})")
         title, own_cutoff = names[name]
-        try:
-            zone = ZoneInfo(settings.edition_timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"PUBLISHER_EDITION_TIMEZONE: unknown time zone {settings.edition_timezone!r}"
-            ) from None
-        if settings.edition_window_hours <= 0:
-            raise ConfigError("PUBLISHER_EDITION_WINDOW_HOURS: must be positive")
-        if settings.edition_max_articles <= 0:
-            raise ConfigError("PUBLISHER_EDITION_MAX_ARTICLES: must be positive")
         return cls(
             name=name,
             title=title,
-            cutoff_time=own_cutoff or parse_hhmm(settings.edition_cutoff, "PUBLISHER_EDITION_CUTOFF"),
-            zone=zone,
+            cutoff_time=own_cutoff or settings.edition_cutoff_time,
+            zone=settings.edition_zone,
             window=timedelta(hours=settings.edition_window_hours),
-            section_order=tuple(s.strip() for s in settings.edition_sections.split(",") if s.strip()),
+            section_order=settings.section_order,
             max_articles=settings.edition_max_articles,
         )
 
@@ -178,25 +169,10 @@ def load_edition(
 
 def parse_edition_names(value: str) -> dict[str, tuple[str, time | None]]:
     """``"morning=Morning Edition, evening=Evening Edition@19:00"`` → {name: (title, cut-off)}."""
-    names: dict[str, tuple[str, time | None]] = {}
-    for entry in value.split(","):
-        if not entry.strip():
-            continue
-        name, sep, rest = entry.partition("=")
-        name = name.strip()
-        if not sep or not name or not rest.strip():
-            raise ConfigError(f"PUBLISHER_EDITION_NAMES: expected name=Title, got {entry.strip()!r}")
-        title, at, hhmm = rest.partition("@")
-        names[name] = (title.strip(), parse_hhmm(hhmm, "PUBLISHER_EDITION_NAMES") if at else None)
-    return names
-
-
-def parse_hhmm(value: str, where: str) -> time:
     try:
-        hours, minutes = value.strip().split(":")
-        return time(int(hours), int(minutes))
-    except ValueError:
-        raise ConfigError(f"{where}: expected a time as HH:MM, got {value!r}") from None
+        return settings_edition_names(value)
+    except ValueError as exc:
+        raise ConfigError(f"PUBLISHER_EDITION_NAMES: {exc}", field="PUBLISHER_EDITION_NAMES") from None
 
 
 def _order_key(section_order: Sequence[str]):  # type: ignore[no-untyped-def]
