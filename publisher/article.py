@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from publisher.errors import IngestError
+from publisher.limits import MAX_YEAR, MIN_YEAR
 from publisher.sanitize import sanitize_html
 from publisher.text import clean_text, one_line, slugify
 
@@ -45,9 +46,6 @@ _NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "md", "phd"}
 MAX_TITLE = 300
 MAX_SLUG = 80
 MAX_SOURCE_ID = 300  # the column's width
-# Dates outside these years are typos or hostile (and some cannot be converted to UTC at all).
-MIN_YEAR = 1970
-MAX_YEAR = 2100
 # How much of a bad value an error message quotes: enough to find it, never the whole of a huge one.
 QUOTE_CHARS = 60
 
