@@ -9,11 +9,11 @@ from publisher.feeds.websub import ping_hub
 from publisher.tasks import task
 
 if TYPE_CHECKING:
-    from publisher.app import App
+    from publisher.tasks import Services
 
 
 @task("feeds.refresh", queue="feeds")
-def refresh(app: App, sections: list[str] | None = None) -> dict[str, Any]:
+def refresh(app: Services, sections: list[str] | None = None) -> dict[str, Any]:
     """Rebuild the site feed and ``sections``' feeds; every feed when ``sections`` is None (the
     periodic refresh). Changed feeds are announced to the WebSub hub by a separate task."""
     with app.stats.timed("feed_build"):  # for /metrics
@@ -27,6 +27,6 @@ def refresh(app: App, sections: list[str] | None = None) -> dict[str, Any]:
 
 
 @task("feeds.websub_ping", queue="feeds", max_retries=8)
-def websub_ping(app: App, urls: list[str]) -> None:
+def websub_ping(app: Services, urls: list[str]) -> None:
     if app.settings.websub_hub:
         ping_hub(app.settings.websub_hub, urls)

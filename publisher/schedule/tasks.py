@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from publisher.tasks import task
 
 if TYPE_CHECKING:
-    from publisher.app import App
+    from publisher.tasks import Services
 
 
 @task("schedule.sweep", queue="editions", max_retries=0)
-def sweep(app: App) -> dict[str, Any]:
+def sweep(app: Services) -> dict[str, Any]:
     return app.scheduler.sweep().to_json()
