@@ -6,6 +6,8 @@ Call ``enqueue`` only after the database transaction that the task reads has com
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
 from publisher.tasks import load_all, run_task
@@ -23,17 +25,34 @@ class Dispatcher(Protocol):
 
 
 class InProcessDispatcher:
-    """The embedded default: run the task now, in this process. A failure is logged, not raised,
-    as it would be in a worker; the caller's own work is already committed."""
+    """The embedded default: run the task in this process, now. A failure is logged, not raised,
+    as it would be in a worker; the caller's own work is already committed.
+
+    A task that enqueues another (a send sweeping leases and queueing a batch) does not run it
+    inside itself: it runs once the first has returned, as a worker would take it next. So tasks
+    never nest, however many they enqueue. Each thread (the web app's request threads) has its own
+    run, so a request's tasks are done when it returns.
+    """
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self._local = threading.local()
 
     def enqueue(self, name: str, **kwargs: Any) -> None:
+        waiting: deque[tuple[str, dict[str, Any]]] | None = getattr(self._local, "waiting", None)
+        if waiting is not None:  # inside a task of this thread: it runs next
+            waiting.append((name, kwargs))
+            return
+        waiting = self._local.waiting = deque([(name, kwargs)])
         try:
-            run_task(self.services, name, kwargs)
-        except Exception:
-            log.exception("task %s failed in-process", name)
+            while waiting:
+                task_name, task_kwargs = waiting.popleft()
+                try:
+                    run_task(self.services, task_name, task_kwargs)
+                except Exception:
+                    log.exception("task %s failed in-process", task_name)
+        finally:
+            self._local.waiting = None
 
 
 class CeleryDispatcher:
