@@ -380,7 +380,8 @@ PAGES = [
     ("GET", "/articles/{slug}"), ("GET", "/sections/{slug}"), ("GET", "/editions/{name}/{day}"),
     ("GET", "/unsubscribe/{token}"), ("POST", "/unsubscribe/{token}"),
     ("GET", "/preferences/{token}"), ("POST", "/preferences/{token}"),
-    ("GET", "/openapi.json"), ("GET", "/{slug}"), ("DELETE", "/{slug}"),
+    ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/static/docs/{name}"),
+    ("GET", "/{slug}"), ("DELETE", "/{slug}"),
 ]  # fmt: skip
 
 

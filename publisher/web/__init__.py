@@ -5,8 +5,8 @@ concern is a router in its own module, included here. Before any route: the secu
 the ops API's token check and the request body limit (``guard.py``); after any route: errors
 answered by their type (``errors.py``).
 
-``/docs`` and ``/redoc`` are off: FastAPI's pages load Swagger UI and ReDoc from a CDN and run
-inline script. The API is described by ``/openapi.json``, which any OpenAPI viewer opens.
+The API is described by ``/openapi.json``, shown by ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc),
+both served from this site with no CDN (``docs.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def create_app(app: App | None = None) -> FastAPI:
     from publisher.web import (
         api,
         articles,
+        docs,
         editions,
         errors,
         feeds,
@@ -44,6 +45,7 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(editions.router)
     web.include_router(api.build_router())
     web.router.routes.extend(static.routes)
+    web.router.routes.extend(docs.routes(web.title, web.openapi_url or "/openapi.json"))
     errors.install(web)
     # The last added runs first: headers on every answer, then the token, then the body limit.
     web.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

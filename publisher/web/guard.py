@@ -26,7 +26,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# The reader pages load nothing but their own stylesheet; no script runs anywhere on the site.
+# The reader pages load nothing but their own stylesheet; no script runs on them (only the API's
+# documentation pages run any, under ``docs_csp``).
 PAGE_CSP = (
     "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' https: data:; "
     "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
@@ -34,6 +35,18 @@ PAGE_CSP = (
 # The edition archive is the email's HTML, whose styles are inline by necessity (mail clients
 # drop <link>); still no script.
 ARCHIVE_CSP = PAGE_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+
+def docs_csp(script_hashes: list[str]) -> str:
+    """The policy of ``/docs`` and ``/redoc`` alone (``docs.py``): their scripts from this site, an
+    inline script only by its hash; Swagger UI and ReDoc write inline styles and ``data:`` images,
+    and ReDoc runs its search in a worker made from a ``blob:`` URL."""
+    scripts = " ".join(["'self'", *script_hashes])
+    return (
+        f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; worker-src blob:; connect-src 'self'; form-action 'self'; "
+        "base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+    )
 
 
 class BodyTooLargeError(HTTPException):
