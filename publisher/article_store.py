@@ -267,6 +267,15 @@ class ArticleStore:
         with self.db.connect() as conn:
             return [(name, slug) for slug, name in conn.execute(query)]
 
+    def last_updated(self) -> datetime | None:
+        """The newest ``updated_at`` of any article, retracted or not (None when there is none).
+        Rows are never deleted and a save never moves a row's ``updated_at`` back, so this only
+        goes down when a future-dated article (``updated_at`` = its ``published_at``) is
+        retracted or restored, which stamps it with the present."""
+        with self.db.connect() as conn:
+            value: datetime | None = conn.execute(sa.select(sa.func.max(t.c.updated_at))).scalar()
+        return value
+
     def retract(self, slug: str) -> Article | None:
         """Withdraw an article from feeds and editions; the row is kept. None if unknown."""
         now = now_utc()

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -225,3 +226,72 @@ def test_with_a_broker_the_refresh_runs_as_a_task_on_the_feeds_queue(
         worker.terminate()
         worker.wait(timeout=20)
         app.close()
+
+
+# -- a section left with no article at all ------------------------------------------------------
+
+
+def _feed_dates(app: App, slug: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """(Atom updated, RSS lastBuildDate, file mtime of the RSS) of a section's feeds."""
+    atom = parse(feed_bytes(app, f"sections/{slug}.atom")).feed.updated_parsed[:6]
+    rss = parse(feed_bytes(app, f"sections/{slug}.rss")).feed.updated_parsed[:6]
+    mtime = int((Path(app.settings.feeds_dir) / f"sections/{slug}.rss").stat().st_mtime)
+    return atom, rss, mtime
+
+
+def test_moving_a_sections_only_article_away_empties_its_feeds(any_db_app, tmp_path: Path) -> None:
+    app = any_db_app
+    a = {**_item("a", "World"), "id": "src-a", "published_at": "2026-01-05T08:00:00Z"}
+    b = {**_item("b", "Sports"), "id": "src-b", "published_at": "2026-01-05T09:00:00Z"}
+    source = write_json(tmp_path / "a.json", [a, b])
+    list(app.ingest([source]))
+    guid = app.articles.get("a").guid
+    assert _ids_and_titles(app, "sections/world.rss") == ["Title of a"]
+    atom_before, rss_before, mtime_before = _feed_dates(app, "world")
+
+    write_json(source, [{**a, "section": "Sports", "slug": "renamed-too"}, b])
+    assert [line.status for line in app.ingest([source])] == ["updated", "unchanged"]
+    moved = app.articles.get("a")  # same source id: same row, same slug and guid
+    assert (moved.section, moved.guid) == ("Sports", guid)
+
+    for fmt in ("rss", "atom"):
+        emptied = parse(feed_bytes(app, f"sections/world.{fmt}"))
+        assert emptied.bozo == 0, emptied.get("bozo_exception")
+        assert emptied.entries == []
+    assert json.loads(feed_bytes(app, "sections/world.json"))["items"] == []
+    assert guid in [e.id for e in parse(feed_bytes(app, "sections/sports.atom")).entries]
+
+    atom_after, rss_after, mtime_after = _feed_dates(app, "world")
+    assert atom_after >= atom_before and rss_after >= rss_before
+    assert atom_after == rss_after == moved.updated_at.timetuple()[:6]  # the move, from content
+    assert mtime_after > mtime_before  # Last-Modified moved on: If-Modified-Since sees the change
+
+    before = snapshot(app)
+    assert app.feeds.build_all().changed == []
+    assert app.feeds.refresh(["world"]).changed == []
+    assert snapshot(app) == before  # byte-identical, nothing rewritten
+
+
+def test_build_all_empties_the_feeds_of_a_section_that_is_gone(app, tmp_path: Path) -> None:
+    source = write_json(tmp_path / "a.json", [{**_item("a", "World"), "id": "src-a"}])
+    list(app.ingest([source]))
+    stray = Path(app.settings.feeds_dir) / "sections"
+    (stray / "notes.txt").write_text("not a feed")
+    (stray / "Not A Slug.rss").write_text("not ours")
+    # Moved behind the feeds' back (no refresh): only the periodic build_all can notice.
+    app.articles.save_many([replace(app.articles.get("a"), section="Sports")])
+    assert _ids_and_titles(app, "sections/world.rss") == ["Title of a"]
+
+    result = app.feeds.build_all()
+
+    assert result.errors == []
+    assert [(r.path, r.items) for r in result.records if r.section == "world"] == [
+        ("sections/world.rss", 0), ("sections/world.atom", 0), ("sections/world.json", 0),
+    ]  # fmt: skip
+    assert _ids_and_titles(app, "sections/world.rss") == []
+    assert _ids_and_titles(app, "sections/sports.rss") == ["Title of a"]
+    assert (stray / "notes.txt").read_text() == "not a feed"
+    assert (stray / "Not A Slug.rss").read_text() == "not ours"
+    before = snapshot(app)
+    assert app.feeds.build_all().changed == []
+    assert snapshot(app) == before

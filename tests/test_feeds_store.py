@@ -69,3 +69,14 @@ def test_memory_store_and_etag() -> None:
     assert store.files == {"index.json": (b"[]", int(T1.timestamp()) + 1)}
     assert store.writes == 2
     assert etag(b"abc") == '"ba7816bf8f01cfea414140de5dae2223"'
+
+
+@pytest.mark.parametrize("kind", ["directory", "memory"])
+def test_paths_lists_the_files_directly_in_a_folder(kind: str, tmp_path: Path) -> None:
+    store = DirectoryFeedStore(tmp_path) if kind == "directory" else MemoryFeedStore()
+    assert store.paths("sections") == []
+    for path in ("index.rss", "sections/world.rss", "sections/health.json", "sections/deep/x.rss"):
+        store.write(path, b"x", T1)
+    assert store.paths("sections") == ["sections/health.json", "sections/world.rss"]
+    with pytest.raises(FeedError):
+        store.paths("../elsewhere")

@@ -1,8 +1,9 @@
 """Build feeds: read the newest articles of each feed, render every format, store what changed.
 
-``FeedService.build_all`` builds the site feed and every section's; ``refresh(sections)`` only the
-site feed and those sections' (what publishing, updating or retracting one article touches). One
-bad article is logged and left out; one feed that cannot be built is reported, the others still are.
+``FeedService.build_all`` builds the site feed and every section's, including the sections that
+still have feed files but no article any more; ``refresh(sections)`` only the site feed and those
+sections' (what publishing, updating, moving or retracting one article touches). One bad article is
+logged and left out; one feed that cannot be built is reported, the others still are.
 """
 
 from __future__ import annotations
@@ -12,18 +13,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import PurePosixPath
 from typing import Any
 
 from publisher.article import Article
 from publisher.article_store import ArticleStore
 from publisher.errors import FeedError
-from publisher.feeds.catalog import FeedSpec, feed_specs, permalink
+from publisher.feeds.catalog import EXTENSIONS, FeedSpec, feed_path, feed_specs, permalink
 from publisher.feeds.jsonfeed import render_json
 from publisher.feeds.model import Channel, Item, make_item
 from publisher.feeds.render import render_atom, render_rss
 from publisher.feeds.store import FeedStore, etag
 from publisher.settings import Settings
-from publisher.text import one_line
+from publisher.text import one_line, slugify
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +81,13 @@ class FeedService:
             self.generator_version = ""
 
     def build_all(self) -> BuildResult:
-        """The site feed and every section's, in every format."""
-        sections = self.articles.sections()
-        return self._build([(None, None), *((slug, name) for name, slug in sections)])
+        """The site feed and every section's, in every format; also the sections whose feed files
+        are still there but which have no article left (moved away without a refresh), which get
+        empty feeds, so that readers stop seeing articles that left them."""
+        names: dict[str, str | None] = {slug: name for name, slug in self.articles.sections()}
+        for slug in self._sections_on_disk():
+            names.setdefault(slug, None)
+        return self._build([(None, None), *sorted(names.items())])
 
     def refresh(self, sections: Iterable[str]) -> BuildResult:
         """The site feed and the feeds of ``sections`` (slugs), e.g. after one article changed."""
@@ -132,12 +138,33 @@ class FeedService:
         return found
 
     def _empty_feed(self, section: str | None, name: str | None) -> tuple[datetime, str | None] | None:
-        """A feed whose articles were all retracted: updated when the last one left."""
+        """A feed with no live article: its date and section name, or None to write nothing."""
         gone = self.articles.list(section=section, include_retracted=True, limit=self.settings.feed_items)
-        if not gone:
-            return (NEVER_UPDATED, name) if section is None else None
-        latest = max(a.updated_at or NEVER_UPDATED for a in gone)
-        return latest.replace(microsecond=0), name or gone[0].section
+        if gone:  # its articles were all retracted: updated when the last one left
+            latest = max(a.updated_at or NEVER_UPDATED for a in gone)
+            return latest.replace(microsecond=0), name or gone[0].section
+        if section is None:  # an empty site
+            return NEVER_UPDATED, name
+        if not any(self.store.read(feed_path(fmt, section)) is not None for fmt in EXTENSIONS):
+            return None  # a section that never had an article: no feed to write
+        # Every article it had moved to other sections (no row names it any more), but readers
+        # still poll its files: they get an empty feed rather than a 404. Its date is the site's
+        # newest update, which is never earlier than the move that emptied it (the moved row's
+        # updated_at is the move), hence never earlier than the feed it replaces; it comes from
+        # the rows alone, so a rebuild gives the same bytes. Later updates elsewhere move it on
+        # too (the periodic build rewrites it then): the price of a date that needs no record of
+        # which articles left.
+        latest = self.articles.last_updated() or NEVER_UPDATED
+        return latest.replace(microsecond=0), name
+
+    def _sections_on_disk(self) -> list[str]:
+        """Slugs of the sections with a feed file in the store, whether or not they have articles."""
+        found = set()
+        for path in self.store.paths("sections"):
+            stem, _, ext = PurePosixPath(path).name.rpartition(".")
+            if ext in EXTENSIONS.values() and stem and slugify(stem) == stem:  # ours, not a stray file
+                found.add(stem)
+        return sorted(found)
 
     def _channel(self, spec: FeedSpec, updated: datetime) -> Channel:
         return Channel(

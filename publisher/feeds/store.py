@@ -26,6 +26,10 @@ class FeedStore(Protocol):
 
     def read(self, path: str) -> bytes | None: ...
 
+    def paths(self, folder: str) -> list[str]:
+        """The files directly in ``folder`` as sorted feed paths (``sections/world.rss``)."""
+        ...
+
 
 def etag(data: bytes) -> str:
     """A strong ETag from the content alone: equal bytes, equal tags, on any machine."""
@@ -58,6 +62,14 @@ class DirectoryFeedStore:
             return self.file(path).read_bytes()
         except FileNotFoundError:
             return None
+
+    def paths(self, folder: str) -> list[str]:
+        base = safe_relative(folder)
+        try:
+            entries = list(self.file(folder).iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(str(base / e.name) for e in entries if e.is_file())
 
     def write(self, path: str, data: bytes, modified: datetime) -> bool:
         target = self.file(path)
@@ -95,6 +107,10 @@ class MemoryFeedStore:
     def read(self, path: str) -> bytes | None:
         found = self.files.get(str(safe_relative(path)))
         return found[0] if found else None
+
+    def paths(self, folder: str) -> list[str]:
+        base = safe_relative(folder)
+        return sorted(key for key in self.files if PurePosixPath(key).parent == base)
 
     def write(self, path: str, data: bytes, modified: datetime) -> bool:
         key = str(safe_relative(path))
