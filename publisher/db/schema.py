@@ -90,8 +90,45 @@ subscribers = sa.Table(
     sa.Column("unsubscribed_at", UTCDateTime, nullable=True),
     sa.Column("bounced_at", UTCDateTime, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
+    # When the reader confirmed their address (double opt-in), and when we last mailed them a
+    # confirmation link (at most one per PUBLISHER_CONFIRM_RESEND_HOURS).
+    sa.Column("confirmed_at", UTCDateTime, nullable=True),
+    sa.Column("confirm_sent_at", UTCDateTime, nullable=True),
+    # The reader's own hour ("HH:MM" local, 05:00-10:00 on the quarter hour); NULL = the schedule's.
+    sa.Column("send_time", sa.String(5), nullable=True),
+    # When the reader last saved their preferences page: an import never overwrites them.
+    sa.Column("preferences_at", UTCDateTime, nullable=True),
     sa.Index("ix_subscribers_status", "status"),
     sqlite_autoincrement=True,
+)
+
+# Every change of a reader's status, and what ops did to them: time, kind, source (the signup form,
+# the confirm link, an import, ops, one-click, preferences, a bounce...). Erased with the reader.
+subscriber_events = sa.Table(
+    "subscriber_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    sa.Index("ix_subscriber_events_subscriber_id", "subscriber_id"),
+    sqlite_autoincrement=True,
+)
+
+# Addresses never to be mailed again by an import or the form: erased readers, bounces, complaints,
+# ops' own entries. Only a keyed hash of the address is kept (HMAC under the "suppression" key of
+# the keys table), so an erased reader's address is not stored in the clear.
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("email_hash", sa.String(64), primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 # One row per edition sent (or to be sent); its articles are frozen here when it is created.
