@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -63,6 +63,22 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+class _ChangeClock:
+    """The time of each change, to the microsecond and strictly increasing within one batch: two
+    articles saved together changed at two instants, and feed readers (and the feed validator)
+    take equal ``updated`` values for one edit seen twice."""
+
+    def __init__(self) -> None:
+        self.last: datetime | None = None
+
+    def __call__(self) -> datetime:
+        now = datetime.now(UTC)
+        if self.last is not None and now <= self.last:
+            now = self.last + timedelta(microseconds=1)
+        self.last = now
+        return now
+
+
 class _ReplanError(Exception):
     """The database changed between a batch's reads and its writes."""
 
@@ -96,10 +112,9 @@ class ArticleStore:
         if not items:
             return []
         for attempt in range(1, ATTEMPTS + 1):
-            now = now_utc()
             try:
                 with self.db.begin() as conn:
-                    plan = self._plan(conn, items, published_at, now)
+                    plan = self._plan(conn, items, published_at, _ChangeClock())
                     if not dry_run:  # a dry run ran only SELECTs: nothing to undo
                         self._write(conn, plan)
                 return plan.results
@@ -116,14 +131,16 @@ class ArticleStore:
         raise ConflictError(f"articles could not be saved: still changing under {ATTEMPTS} attempts")
 
     def _plan(
-        self, conn: sa.Connection, items: Sequence[Article], published_at: datetime | None, now: datetime
-    ) -> _Plan:
+        self, conn: sa.Connection, items: Sequence[Article], published_at: datetime | None,
+        clock: _ChangeClock,
+    ) -> _Plan:  # fmt: skip
         by_key = self._rows(conn, t.c.source_id, [a.key for a in items])
         unknown_slugs = [a.slug for a in items if a.key not in by_key]
         by_slug = self._rows(conn, t.c.slug, unknown_slugs)
         taken = set(by_slug)  # slugs in use: stored, or given to an earlier item of this batch
         plan = _Plan()
         for article in items:
+            now = clock()  # this article's change, to the microsecond
             key = article.key
             row = by_key.get(key)
             adopted = False
@@ -137,7 +154,8 @@ class ArticleStore:
                 slug = self._free_slug(conn, article.slug, taken)
                 taken.add(slug)
                 stored = replace(article, slug=slug, source_id=key)
-                published = article.published_at or published_at or now
+                # A publication time in whole seconds, as feeds show it; the change time exact.
+                published = article.published_at or published_at or now.replace(microsecond=0)
                 stored = stored.with_dates(published, max(published, now))
                 stored = replace(stored, guid=_new_guid(stored))
                 digest = stored.content_hash()
@@ -278,7 +296,7 @@ class ArticleStore:
 
     def retract(self, slug: str) -> Article | None:
         """Withdraw an article from feeds and editions; the row is kept. None if unknown."""
-        now = now_utc()
+        now = datetime.now(UTC)
         with self.db.begin() as conn:
             conn.execute(
                 t.update()
@@ -291,7 +309,7 @@ class ArticleStore:
     def restore(self, slug: str) -> Article | None:
         """Publish a retracted article again (as last stored); a no-op for a live one. None if
         unknown. ``updated_at`` moves, so feed readers see the item come back as changed."""
-        now = now_utc()
+        now = datetime.now(UTC)
         with self.db.begin() as conn:
             conn.execute(
                 t.update()

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from publisher.article import iso_utc
-from publisher.feeds.model import Channel, Item
+from publisher.feeds.model import Channel, Item, rfc3339
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -41,7 +41,7 @@ def _item(item: Item) -> dict[str, Any]:
     if item.image is not None:
         data["image"] = item.image.url
     data["date_published"] = iso_utc(item.published)
-    data["date_modified"] = iso_utc(item.updated)
+    data["date_modified"] = rfc3339(item.updated)
     if item.authors:
         data["authors"] = [{"name": name} for name in item.authors]
     if item.section:

@@ -60,7 +60,7 @@ def make_item(article: Article, link: str) -> Item:
         summary=one_line(article.summary),
         content_html=item_html(article, link),
         published=published,
-        updated=max(published, utc(article.updated_at)),
+        updated=max(published, exact_utc(article.updated_at)),
         authors=tuple(a for a in (one_line(name) for name in article.authors) if a),
         section=one_line(article.section),
         section_slug=article.section_slug,
@@ -70,6 +70,19 @@ def make_item(article: Article, link: str) -> Item:
 
 def utc(value: datetime) -> datetime:
     """Aware UTC, whole seconds: feeds show seconds, and equal inputs must give equal bytes."""
+    return exact_utc(value).replace(microsecond=0)
+
+
+def exact_utc(value: datetime) -> datetime:
+    """Aware UTC to the microsecond: an update time is the real instant of the change, so that
+    articles saved in one batch keep distinct ``updated`` values."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(microsecond=0)
+    return value.astimezone(UTC)
+
+
+def rfc3339(value: datetime) -> str:
+    """``2026-11-25T07:00:00Z``, or ``2026-11-25T07:00:00.123456Z`` when the time has microseconds."""
+    value = exact_utc(value)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{value.microsecond:06d}Z" if value.microsecond else f"{text}Z"
