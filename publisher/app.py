@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from publisher.mail.mailer import Mailer
     from publisher.schedule.sweep import Scheduler
     from publisher.subscribers import SubscriberStore
+    from publisher.subscribers.lifecycle import SubscriberLifecycle
 
 
 class App:
@@ -66,7 +67,15 @@ class App:
     def subscribers(self) -> SubscriberStore:
         from publisher.subscribers import SubscriberStore
 
-        return SubscriberStore(self.db)
+        return SubscriberStore(self.db, self.subscriber_lifecycle)
+
+    @cached_property
+    def subscriber_lifecycle(self) -> SubscriberLifecycle:
+        """The one writer of readers' states and of the suppression list."""
+        from publisher.keys import SUPPRESSION_KEY, KeyStore
+        from publisher.subscribers.lifecycle import SubscriberLifecycle, keyed_hash
+
+        return SubscriberLifecycle(self.db, keyed_hash(lambda: KeyStore(self.db).get_or_create(SUPPRESSION_KEY)))
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

@@ -16,6 +16,8 @@ from publisher.db import Database
 from publisher.db.schema import keys as t
 
 SIGNING_KEY = "signing"
+# Keys the suppression list's address hashes (publisher/subscribers/lifecycle.py).
+SUPPRESSION_KEY = "suppression"
 
 
 class KeyStore:

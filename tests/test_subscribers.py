@@ -63,12 +63,20 @@ def test_store_upserts_case_insensitively_and_never_resubscribes(any_db_app) -> 
     assert store.unsubscribe(ann.id) is True  # idempotent: the time stays
     assert store.get(ann.id).unsubscribed_at == first.unsubscribed_at  # type: ignore[union-attr]
     again = validate("Ann@EXAMPLE.com", "Ann B", "Asia/Tokyo", "")
-    assert store.upsert_many([again]) == (0, 1)
-    updated = store.get(ann.id)
-    assert updated is not None
-    assert (updated.name, updated.timezone, updated.status) == ("Ann B", "Asia/Tokyo", Status.UNSUBSCRIBED)
+    # An unsubscribed reader is suppressed: a re-import neither resubscribes nor rewrites them.
+    outcome = store.lifecycle.import_many([again])
+    assert (outcome.added, outcome.updated, outcome.suppressed) == (0, 0, [0])
+    kept = store.get(ann.id)
+    assert kept is not None
+    assert (kept.name, kept.timezone, kept.status) == ("Ann", "Europe/London", Status.UNSUBSCRIBED)
+    assert store.upsert_many([validate("eve@example.com", "Eve B")]) == (0, 1)
     assert store.count() == 3 and store.count(Status.ACTIVE) == 2
-    assert store.remove("eve@EXAMPLE.com") is True and store.remove("eve@example.com") is False
+    # remove unsubscribes on the reader's behalf: the record and its history stay.
+    assert store.remove("eve@EXAMPLE.com") is True and store.remove("nobody@example.com") is False
+    eve = store.find("eve@example.com")
+    assert eve is not None and eve.status is Status.UNSUBSCRIBED and eve.name == "Eve B"
+    assert [(e["kind"], e["source"]) for e in store.events(eve.id)] == [("add", "import"),
+                                                                      ("unsubscribe", "ops")]
     assert store.unsubscribe(999999) is False
 
 
@@ -105,6 +113,7 @@ def test_cli_import_list_export_remove(tmp_path: Path, make_settings, monkeypatc
     assert exported.splitlines() == [
         "email,name,timezone,sections,status",
         "ann@example.com,Ann,Europe/London,World;Sports,active",
+        'eve@example.com,"Eve, MD",UTC,US News,unsubscribed',
         "fay@example.org,Fay,Asia/Kathmandu,Health;Science,active",
         "gus@example.net,Gus,UTC,Sports,active",
     ]

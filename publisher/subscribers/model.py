@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,10 +21,19 @@ from publisher.text import one_line
 
 
 class Status(StrEnum):
-    ACTIVE = "active"
+    """A reader's state; the moves between them are data in ``states.py``."""
+
+    PENDING = "pending"  # signed up, not confirmed: gets no edition
+    ACTIVE = "active"  # the only state that gets editions
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
+
+
+# The reader's own hour: from 05:00 to 10:00 local, on the quarter hour.
+EARLIEST_HOUR = time(5, 0)
+LATEST_HOUR = time(10, 0)
+HOURS = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(5 * 60, 10 * 60 + 1, 15))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +64,9 @@ class Subscriber:
     status: Status
     created_at: datetime
     unsubscribed_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    send_time: str | None = None  # "HH:MM": the reader's own hour; None = the schedule's
+    preferences_at: datetime | None = None  # when the reader last saved their preferences
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -64,8 +76,11 @@ class Subscriber:
             "timezone": self.timezone,
             "sections": list(self.sections),
             "status": str(self.status),
+            "hour": self.send_time,
             "created_at": iso_utc(self.created_at),
+            "confirmed_at": iso_utc(self.confirmed_at),
             "unsubscribed_at": iso_utc(self.unsubscribed_at),
+            "preferences_at": iso_utc(self.preferences_at),
         }
 
 
@@ -88,6 +103,18 @@ def validate(
     if not _known_zone(zone):
         raise InvalidSubscriberError(f"timezone: unknown time zone {zone!r}")
     return NewSubscriber(normalized, one_line(name or ""), zone, parse_sections(sections))
+
+
+def validate_hour(value: str | None) -> str | None:
+    """The reader's hour as "HH:MM" (05:00-10:00, on the quarter hour); empty = the schedule's."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if len(value) == 4 and value[1] == ":":
+        value = "0" + value
+    if value not in HOURS:
+        raise InvalidSubscriberError(f"hour: {value!r}: choose a quarter hour from 05:00 to 10:00")
+    return value
 
 
 def parse_sections(value: str | Iterable[str]) -> tuple[str, ...]:
