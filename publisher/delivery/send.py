@@ -36,7 +36,7 @@ from publisher.edition.personalize import Recipient
 from publisher.errors import PermanentDeliveryError, TransientDeliveryError
 from publisher.mail.dkim import DkimSigner
 from publisher.mail.mailer import Mailer, ServerUnreachableError
-from publisher.mail.message import render_message
+from publisher.mail.message import render_parts
 from publisher.settings import Settings
 from publisher.subscribers.store import SubscriberStore
 from publisher.unsubscribe import preferences_url, unsubscribe_url
@@ -197,10 +197,10 @@ class BatchSender:
             row.email, row.name, unsubscribe_url(site, key, row.subscriber_id),
             preferences_url(site, key, row.subscriber_id),
         )  # fmt: skip
-        message = render_message(
+        rendered = render_parts(
             self.compiled.get(row.sections), recipient, self.settings, message_id=message_id
         )
-        return self.signer.sign(message) if self.signer is not None else message
+        return self.signer.sign_rendered(rendered) if self.signer is not None else rendered.message()
 
     def message_id(self, row: BatchRow) -> str:
         """The same for every attempt at a row: a duplicate after a crash carries the same

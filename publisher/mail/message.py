@@ -14,6 +14,13 @@ text around each placeholder) is prepared once per compiled edition and cached o
 only the few personal values are encoded and the pieces joined. Quoted-printable chunks always end
 on a line boundary (a hard or a soft line break), so encoded pieces concatenate into valid QP.
 
+``render_parts`` gives the same message as a ``Rendered``: the header block, and the body as the
+edition's constant pieces (one ``BodyLayout`` per compiled edition) with the reader's own pieces
+between them, every piece whole lines. DKIM (``publisher.mail.dkim``) canonicalises and hashes the
+constant pieces once per edition and per message only the reader's pieces after them. The MIME
+boundary is derived from the compiled edition, so the same reader and edition give the same bytes
+in every process (for the same Date).
+
 Header safety: every value that reaches a header is one line (``one_line``) or refused:
 addresses and URLs with spaces, angle brackets or line breaks raise ``RenderError``.
 """
@@ -21,12 +28,13 @@ addresses and URLs with spaces, angle brackets or line breaks raise ``RenderErro
 from __future__ import annotations
 
 import binascii
+import hashlib
 import re
-import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any
 
 from publisher.edition.compile import CompiledEdition
 from publisher.edition.personalize import Recipient, html_values, text_values
@@ -40,6 +48,37 @@ QP_LINE = 76
 _HEADER_TOKEN = re.compile(r"[^\s<>\"\x00-\x1f\x7f]+")
 
 
+@dataclass(eq=False, slots=True)
+class BodyLayout:
+    """The body of every message of one compiled edition: ``constants[0] + personal[0] +
+    constants[1] + ... + constants[-1]``, each piece whole lines (it ends with a line break).
+    ``cache`` holds what a signer derives from the constants (once per edition)."""
+
+    constants: tuple[bytes, ...]
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One reader's message: ``head`` (every header line, CRLF-terminated, without the blank line
+    that ends them) and the body as ``layout``'s constant pieces with ``personal`` between them."""
+
+    head: bytes
+    layout: BodyLayout
+    personal: tuple[bytes, ...]
+
+    def body(self) -> bytes:
+        constants = self.layout.constants
+        parts = [constants[0]]
+        for personal, constant in zip(self.personal, constants[1:], strict=True):
+            parts.append(personal)
+            parts.append(constant)
+        return b"".join(parts)
+
+    def message(self) -> bytes:
+        return self.head + CRLF + self.body()
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """The parts of every message of one compiled edition, encoded once."""
@@ -47,13 +86,10 @@ class _Prepared:
     domain: str
     head: bytes  # From
     middle: bytes  # Subject .. List-Id, after To
-    tail: bytes  # List-Unsubscribe-Post, Feedback-ID, Content-Type, blank line, text part header
-    text_literals: tuple[bytes, ...]
+    tail: bytes  # List-Unsubscribe-Post, Feedback-ID, Content-Type (the last header)
     text_fields: tuple[str, ...]
-    between: bytes  # end of the text part, header of the HTML part
-    html_literals: tuple[bytes, ...]
     html_fields: tuple[str, ...]
-    end: bytes
+    layout: BodyLayout  # part headers, the literals of both parts, boundaries
     default_mailto: str
 
 
@@ -66,6 +102,18 @@ def render_message(
     date: datetime | None = None,
 ) -> bytes:
     """The complete message for ``recipient`` (CRLF line endings), ready for SMTP."""
+    return render_parts(compiled, recipient, settings, message_id=message_id, date=date).message()
+
+
+def render_parts(
+    compiled: CompiledEdition,
+    recipient: Recipient,
+    settings: Settings,
+    *,
+    message_id: str,
+    date: datetime | None = None,
+) -> Rendered:
+    """``render_message`` in the pieces DKIM signing uses."""
     prepared = compiled.mime_cache.get(settings)
     if prepared is None:
         prepared = compiled.mime_cache[settings] = _prepare(compiled, settings)
@@ -76,7 +124,7 @@ def render_message(
     html_vals = html_values(recipient)
     mailto = _mailto(recipient.unsubscribe_mailto or prepared.default_mailto)
     unsubscribe = _header_token(text_vals["unsubscribe_url"], "unsubscribe URL")
-    parts = [
+    head = b"".join((
         prepared.head,
         b"To: ",
         _address(recipient.email, recipient.name),
@@ -91,12 +139,10 @@ def render_message(
         mailto.encode("ascii"),
         b">\r\n",
         prepared.tail,
-    ]
-    _fill(parts, prepared.text_literals, prepared.text_fields, text_vals)
-    parts.append(prepared.between)
-    _fill(parts, prepared.html_literals, prepared.html_fields, html_vals)
-    parts.append(prepared.end)
-    return b"".join(parts)
+    ))  # fmt: skip
+    personal = [qp_chunk(text_vals[name].encode("utf-8")) for name in prepared.text_fields]
+    personal += [qp_chunk(html_vals[name].encode("utf-8")) for name in prepared.html_fields]
+    return Rendered(head, prepared.layout, tuple(personal))
 
 
 def qp_chunk(data: bytes) -> bytes:
@@ -127,15 +173,6 @@ def qp_chunk(data: bytes) -> bytes:
     return encoded + b"=\r\n"
 
 
-def _fill(
-    parts: list[bytes], literals: tuple[bytes, ...], fields: tuple[str, ...], values: dict[str, str]
-) -> None:
-    parts.append(literals[0])
-    for field, literal in zip(fields, literals[1:], strict=True):
-        parts.append(qp_chunk(values[field].encode("utf-8")))
-        parts.append(literal)
-
-
 def _prepare(compiled: CompiledEdition, settings: Settings) -> _Prepared:
     edition = compiled.edition
     from_name, from_addr = parseaddr(one_line(settings.mail_from))
@@ -146,7 +183,14 @@ def _prepare(compiled: CompiledEdition, settings: Settings) -> _Prepared:
     if not _HEADER_TOKEN.fullmatch(list_id):
         raise RenderError(f"PUBLISHER_LIST_ID: not a list id: {settings.list_id!r}")
     list_name = _phrase(f"{settings.site_title} {edition.title}")
-    boundary = "=_publisher_" + secrets.token_hex(12)  # "=_" never occurs in quoted-printable
+    # "=_" never occurs in quoted-printable, so no part can contain the boundary. Derived from
+    # the compiled content rather than random: every worker makes the same bytes for a reader.
+    fingerprint = hashlib.sha256(compiled.subject.encode("utf-8"))
+    for part in (compiled.text.literals, compiled.html.literals):
+        for literal in part:
+            fingerprint.update(literal.encode("utf-8") + b"\x00")
+        fingerprint.update(b"\x01")
+    boundary = "=_publisher_" + fingerprint.hexdigest()[:24]
 
     head = f"From: {formataddr((one_line(from_name), from_addr), charset='utf-8')}\r\n"
     subject = Header(compiled.subject, "us-ascii" if compiled.subject.isascii() else "utf-8",
@@ -157,22 +201,34 @@ def _prepare(compiled: CompiledEdition, settings: Settings) -> _Prepared:
     if settings.feedback_id:
         sender = _header_token(one_line(settings.feedback_id), "PUBLISHER_FEEDBACK_ID")
         tail += f"Feedback-ID: {edition.date:%Y%m%d}:{edition.name}:edition:{sender}\r\n"
-    tail += f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
-    tail += f"--{boundary}\r\n" + _part_header("plain")
+    tail += f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
+    start = f"--{boundary}\r\n" + _part_header("plain")
     between = f"\r\n--{boundary}\r\n" + _part_header("html")
     end = f"\r\n--{boundary}--\r\n"
+    # The body as pieces, None where a reader's value goes; neighbouring constants become one.
+    pieces: list[bytes | None] = [start.encode("ascii")]
+    for literals, after in ((compiled.text.literals, between), (compiled.html.literals, end)):
+        pieces.append(qp_chunk(literals[0].encode("utf-8")))
+        for literal in literals[1:]:
+            pieces += [None, qp_chunk(literal.encode("utf-8"))]
+        pieces.append(after.encode("ascii"))
+    constants, current = [], b""
+    for piece in pieces:
+        if piece is None:
+            constants.append(current)
+            current = b""
+        else:
+            current += piece
+    constants.append(current)
     default_mailto = one_line(settings.unsubscribe_mailto) or f"unsubscribe@{domain}"
     return _Prepared(
         domain=domain,
         head=head.encode("ascii"),
         middle=middle.encode("ascii"),
         tail=tail.encode("ascii"),
-        text_literals=tuple(qp_chunk(s.encode("utf-8")) for s in compiled.text.literals),
         text_fields=compiled.text.fields,
-        between=between.encode("ascii"),
-        html_literals=tuple(qp_chunk(s.encode("utf-8")) for s in compiled.html.literals),
         html_fields=compiled.html.fields,
-        end=end.encode("ascii"),
+        layout=BodyLayout(tuple(constants)),
         default_mailto=default_mailto,
     )
 
