@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from publisher.schedule.sweep import Scheduler
     from publisher.subscribers import SubscriberStore
     from publisher.subscribers.lifecycle import SubscriberLifecycle
+    from publisher.subscribers.signup import Signup
 
 
 class App:
@@ -76,6 +77,38 @@ class App:
         from publisher.subscribers.lifecycle import SubscriberLifecycle, keyed_hash
 
         return SubscriberLifecycle(self.db, keyed_hash(lambda: KeyStore(self.db).get_or_create(SUPPRESSION_KEY)))
+
+    @cached_property
+    def signup(self) -> Signup:
+        """Readers signing themselves up: the form, the confirm link, their emails."""
+        from publisher.subscribers.notices import Notifier
+        from publisher.subscribers.ratelimit import LocalWindow, RedisWindow, WindowLimiter
+        from publisher.subscribers.signup import Signup
+
+        limit, window = self.settings.subscribe_rate_limit, self.settings.subscribe_rate_window
+        limiter: WindowLimiter = (
+            RedisWindow(self.settings.redis_url, limit, window, prefix=self.settings.redis_prefix)
+            if self.settings.uses_broker else LocalWindow(limit, window)
+        )  # fmt: skip
+        return Signup(
+            self.settings, subscribers=self.subscribers, lifecycle=self.subscriber_lifecycle,
+            notifier=Notifier(self.settings, self.open_mailer, lambda: self.dkim_signer), limiter=limiter,
+            stats=self.stats, signing_key=lambda: self.signing_key, default_hour=self.default_hour,
+            latest_archive_url=self.latest_archive_url,
+        )  # fmt: skip
+
+    def default_hour(self) -> str:
+        """When editions reach readers who chose no hour: the first edition schedule's time."""
+        for schedule in self.schedules.list():
+            if schedule.send_time is not None and schedule.edition in self.settings.editions:
+                return schedule.send_time.strftime("%H:%M")
+        return "07:00"
+
+    def latest_archive_url(self) -> str | None:
+        latest = self.edition_store.latest_published()
+        if latest is None:
+            return None
+        return f"{self.settings.site_url.rstrip('/')}/editions/{latest[0]}/{latest[1].isoformat()}"
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

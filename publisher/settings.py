@@ -376,6 +376,22 @@ class Settings(BaseSettings):
     dkim_selector: DkimSelector = _setting("", "DKIM selector (s=)")
     dkim_domain: Domain = _setting("", "DKIM signing domain (d=)")
 
+    # Readers signing up (publisher/subscribers/signup.py, /subscribe and /confirm).
+    confirm_ttl_hours: int = _setting(
+        168, "hours a confirmation link stays valid", ge=1, le=8760
+    )
+    confirm_resend_hours: int = _setting(
+        24, "at most one confirmation (or already-subscribed) email per address in this many hours",
+        ge=1, le=720,
+    )  # fmt: skip
+    subscribe_rate_limit: int = _setting(
+        10, "signup POSTs accepted per client IP per subscribe_rate_window (Redis when configured)",
+        ge=1, le=100_000,
+    )  # fmt: skip
+    subscribe_rate_window: int = _setting(
+        3600, "seconds of the per-IP signup rate window", ge=1, le=86_400
+    )
+
     # Scheduling (publisher/schedule): the sweep run by beat every minute, or by `publisher run`.
     schedule_lateness_hours: float = _setting(
         3.0, "rows not sent this long after their due time are skipped and reported", gt=0, le=168,

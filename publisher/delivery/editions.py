@@ -94,6 +94,17 @@ class EditionStore:
         assert found is not None
         return found, False
 
+    def latest_published(self) -> tuple[str, date] | None:
+        """(name, date) of the newest edition the web archive shows (one that went out)."""
+        shown = [str(s) for s in (EditionState.SENDING, EditionState.SENT, EditionState.PAUSED,
+                                  EditionState.HALTED)]  # fmt: skip
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(t.c.name, t.c.date).where(t.c.status.in_(shown)).order_by(t.c.date.desc(), t.c.id.desc())
+                .limit(1)
+            ).first()  # fmt: skip
+        return None if row is None else (row.name, row.date)
+
     def get(self, edition_id: int) -> EditionRecord | None:
         with self.db.connect() as conn:
             row = conn.execute(sa.select(t).where(t.c.id == edition_id)).mappings().first()

@@ -127,6 +127,12 @@ class CompiledEditions:
         return found
 
 
+def edition_subject(edition: Edition, settings: Settings, templates: jinja2.Environment | None = None) -> str:
+    """The subject line the edition went out with, for the editions feed and list."""
+    env = templates or email_templates(settings.templates_dir)
+    return render_subject(env, _context(edition, settings, Placeholders.fresh(), personal=False))
+
+
 def render_subject(env: jinja2.Environment, context: dict[str, Any]) -> str:
     return one_line(_render(env, context, "subject.txt"))
 
@@ -138,14 +144,19 @@ def render_text(env: jinja2.Environment, context: dict[str, Any]) -> str:
 
 
 def render_html(env: jinja2.Environment, context: dict[str, Any]) -> str:
+    return mjml_to_html(_render(env, context, "body.mjml"), f"edition {context['edition'].name!r}")
+
+
+def mjml_to_html(source: str, what: str) -> str:
+    """MJML → HTML with the CSS inlined: the one pipeline of every email publisher sends."""
     # MRML refuses spaces between two tags unless they include a newline ("unexpected token");
     # in HTML both are the same whitespace.
-    source = _TAG_GAP.sub(">\n<", _render(env, context, "body.mjml"))
+    source = _TAG_GAP.sub(">\n<", source)
     try:
         # fonts={}: no web-font <link> (a remote fetch per open, and nothing we need).
         compiled = mjml.mjml2html(source, disable_comments=True, fonts={})
     except ValueError as exc:
-        raise RenderError(f"MJML of edition {context['edition'].name!r}: {exc}") from None
+        raise RenderError(f"MJML of {what}: {exc}") from None
     inlined = Premailer(
         compiled,
         strip_important=False,

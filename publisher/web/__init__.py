@@ -1,4 +1,5 @@
-"""The web side (``publisher serve``): feeds, article pages, the edition archive, unsubscribe, ops API.
+"""The web side (``publisher serve``): feeds, article pages, the edition archive, signup,
+unsubscribe, preferences, ops API.
 
 ``create_app`` builds the ASGI app around one publisher ``App`` (the composition root); each
 concern is a router in its own module, included here. Before any route: the security headers,
@@ -28,6 +29,7 @@ def create_app(app: App | None = None) -> FastAPI:
         metrics,
         preferences,
         static,
+        subscribe,
         unsubscribe,
     )
     from publisher.web.guard import ApiAuth, BodyLimit, SecurityHeaders
@@ -39,6 +41,7 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(health.router)
     web.include_router(unsubscribe.router)
     web.include_router(preferences.router)
+    web.include_router(subscribe.router)
     web.include_router(metrics.router)
     web.include_router(feeds.router)
     web.include_router(articles.router)

@@ -22,6 +22,7 @@ from publisher.settings import Settings
 from publisher.text import one_line
 
 STYLESHEET = "site.css"
+SCRIPT = "subscribe.js"  # the site's only script: fills the subscribe form's time zone
 
 
 def _shipped_dir() -> Path:
@@ -60,11 +61,21 @@ def web_templates(override_dir: str = "") -> jinja2.Environment:
 @lru_cache(maxsize=8)
 def stylesheet(override_dir: str = "") -> tuple[bytes, str]:
     """The site's CSS and its short content hash (the cache-busting version and the ETag)."""
+    return asset(override_dir, STYLESHEET)
+
+
+@lru_cache(maxsize=16)
+def asset(override_dir: str, name: str) -> tuple[bytes, str]:
+    """A file of ``templates/web/`` (overridable) and its short content hash."""
     source, _name, _uptodate = web_templates(override_dir).loader.get_source(  # type: ignore[union-attr]
-        web_templates(override_dir), f"web/{STYLESHEET}"
+        web_templates(override_dir), f"web/{name}"
     )
     body = source.encode("utf-8")
     return body, hashlib.sha256(body).hexdigest()[:16]
+
+
+def asset_url(settings: Settings, name: str) -> str:
+    return f"/static/{name}?v={asset(settings.templates_dir, name)[1]}"
 
 
 def render(

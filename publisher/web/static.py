@@ -1,4 +1,5 @@
-"""``/static/site.css``: the one stylesheet of the site's pages.
+"""``/static/site.css``: the one stylesheet of the site's pages; ``/static/subscribe.js``: the one
+script (the subscribe form's time zone), served the same way.
 
 Pages link it as ``/static/site.css?v=<hash of its bytes>``, so a browser may keep it for a year:
 a changed stylesheet has a new URL. Without the right ``v`` it is served for five minutes, with
@@ -11,13 +12,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from publisher.web.pages import stylesheet
+from publisher.web.pages import SCRIPT, STYLESHEET, asset
 
 YEAR = 365 * 24 * 3600
 
 
-async def site_css(request: Request) -> Response:
-    body, version = stylesheet(request.app.state.publisher.settings.templates_dir)
+TYPES = {STYLESHEET: "text/css; charset=utf-8", SCRIPT: "text/javascript; charset=utf-8"}
+
+
+async def site_file(request: Request) -> Response:
+    name = request.url.path.rsplit("/", 1)[1]
+    body, version = asset(request.app.state.publisher.settings.templates_dir, name)
     etag = f'"{version}"'
     immutable = request.query_params.get("v") == version
     headers = {
@@ -26,7 +31,7 @@ async def site_css(request: Request) -> Response:
     }
     if etag in {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="text/css; charset=utf-8", headers=headers)
+    return Response(body, media_type=TYPES[name], headers=headers)
 
 
-routes = [Route("/static/site.css", site_css, methods=["GET", "HEAD"])]
+routes = [Route(f"/static/{name}", site_file, methods=["GET", "HEAD"]) for name in TYPES]
