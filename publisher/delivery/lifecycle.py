@@ -169,14 +169,15 @@ class Lifecycle:
         edition_id: int,
         section_keys: Iterable[str],
         *,
-        due_at: datetime | Mapping[str, datetime] | None = None,
+        due_at: datetime | Mapping[str, datetime] | Mapping[tuple[str, str | None], datetime] | None = None,
     ) -> int:
         """Add a pending row for every active subscriber who follows a section of the edition (or
         all sections): ONE ``INSERT ... SELECT``. Idempotent: rows already there are kept.
 
-        ``due_at``: None (send now), one instant, or {time zone: instant}, each subscriber's row due
-        at their zone's instant (the scheduler's "07:00 in each reader's zone"); subscribers in a
-        zone not named get no row yet.
+        ``due_at``: None (send now), one instant, or a mapping, each subscriber's row due at their
+        own instant: {time zone: instant} (the scheduler's "07:00 in each reader's zone"), or
+        {(time zone, the reader's own hour or None): instant} (readers who chose their hour);
+        subscribers whose zone (and hour) is not named get no row yet.
         """
         keys = sorted(set(section_keys))
         if not keys:
@@ -186,10 +187,8 @@ class Lifecycle:
         if isinstance(due_at, Mapping):
             if not due_at:
                 return 0
-            due = sa.case(
-                *[(s.c.timezone == zone, sa.literal(at, d.c.due_at.type)) for zone, at in due_at.items()]
-            )
-            where.append(s.c.timezone.in_(list(due_at)))
+            due, has_slot = _due_by_slot(due_at)
+            where.append(has_slot)
         else:
             due = sa.literal(due_at, d.c.due_at.type)
         select = sa.select(
@@ -427,6 +426,34 @@ class Lifecycle:
     def _set(self, row_id: int, move: RowMove, **values: object) -> int:
         with self.db.begin() as conn:
             return conn.execute(d.update().where(d.c.id == row_id, _leaves(move)).values(**values)).rowcount
+
+
+def _due_by_slot(due_at: Mapping[Any, datetime]) -> tuple[Any, Any]:
+    """A subscriber row's due time as a CASE, and the condition that the subscriber has one.
+
+    Readers without an hour of their own (nearly all) meet one CASE on the zone, as before; only
+    those with one meet a second CASE on (zone, hour). The condition names exactly the pairs
+    given, so a reader who changed their hour since the caller looked gets no row yet (rather than
+    one due at once)."""
+    default: dict[str, datetime] = {}
+    own: dict[tuple[str, str], datetime] = {}
+    for key, at in due_at.items():
+        zone, hour = (key, None) if isinstance(key, str) else key
+        if hour is None:
+            default[zone] = at
+        else:
+            own[(zone, hour)] = at
+    kind = d.c.due_at.type
+    by_zone = sa.case(*[(s.c.timezone == z, sa.literal(at, kind)) for z, at in default.items()]) if default else None
+    by_slot = sa.case(*[(sa.and_(s.c.timezone == z, s.c.send_time == h), sa.literal(at, kind))
+                        for (z, h), at in own.items()]) if own else None  # fmt: skip
+    plain = sa.and_(s.c.send_time.is_(None), s.c.timezone.in_(list(default)))
+    chosen = sa.tuple_(s.c.timezone, s.c.send_time).in_(list(own))
+    if by_slot is None:
+        return by_zone, plain
+    if by_zone is None:
+        return by_slot, chosen
+    return sa.case((s.c.send_time.is_(None), by_zone), else_=by_slot), sa.or_(plain, chosen)
 
 
 # The statements of the per-message path, built once (building one costs more than running it).

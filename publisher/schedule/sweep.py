@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from publisher.article import iso_utc
@@ -25,7 +25,7 @@ from publisher.delivery.service import DeliveryService
 from publisher.delivery.states import LIVE, EditionState
 from publisher.dispatch import Dispatcher
 from publisher.edition.selection import EditionSpec, load_edition
-from publisher.schedule.clock import due_time
+from publisher.schedule.clock import due_time, parse_hhmm
 from publisher.schedule.model import EDITION, FEEDS, SUBSCRIBER, Schedule
 from publisher.schedule.plan import editions_to_create, feed_refresh_due, send_window
 from publisher.schedule.store import ScheduleStore
@@ -88,14 +88,19 @@ class Scheduler:
     def sweep(self, now: datetime | None = None) -> SweepReport:
         now = (now or datetime.now(UTC)).astimezone(UTC)
         report = SweepReport(at=now)
+        slots: list[tuple[str, str | None]] | None = None
         with self.stats.timed("sweep"):
             self.schedules.feed_refresh()  # the default refresh exists (pause it to stop it)
             for schedule in self.schedules.list():
                 if schedule.kind == FEEDS:
                     report.feeds_refreshed |= self._refresh_feeds(schedule, now)
                 elif schedule.kind == EDITION:
-                    for day in editions_to_create(schedule, now, lead=self.lead, lateness=self.lateness):
-                        self._edition_of_day(schedule, day, report)
+                    if slots is None:  # once per sweep: who is active, in which zone, at which hour
+                        slots = self.subscribers.active_slots()
+                    hours = _hours(slots) if schedule.timezone == SUBSCRIBER else ()
+                    for day in editions_to_create(schedule, now, lead=self.lead, lateness=self.lateness,
+                                                  hours=hours):  # fmt: skip
+                        self._edition_of_day(schedule, day, report, slots)
             late = self.lifecycle.skip_late(now, self.lateness.total_seconds())
             for edition_id, count in late.items():
                 log.warning(
@@ -109,14 +114,21 @@ class Scheduler:
             report.requeued = self.delivery.sweep(now)
         return report
 
-    def due_times(self, schedule: Schedule, day: date) -> dict[str, datetime] | datetime:
-        """Each active zone's due instant (subscriber policy), or the one fixed instant."""
+    def due_times(
+        self, schedule: Schedule, day: date, slots: list[tuple[str, str | None]] | None = None
+    ) -> dict[tuple[str, str | None], datetime] | datetime:
+        """The due instant of each (zone, reader's own hour or None) of active readers (subscriber
+        policy: the schedule's time when they chose none), or the one fixed instant."""
         assert schedule.send_time is not None
         if schedule.timezone != SUBSCRIBER:
             return due_time(day, schedule.send_time, schedule.timezone).utc
-        return {zone: due_time(day, schedule.send_time, zone).utc for zone in self.subscribers.active_zones()}
+        slots = self.subscribers.active_slots() if slots is None else slots
+        return {(zone, hour): due_time(day, parse_hhmm(hour) if hour else schedule.send_time, zone).utc
+                for zone, hour in slots}  # fmt: skip
 
-    def freeze(self, schedule: Schedule, day: date) -> tuple[EditionRecord, bool]:
+    def freeze(
+        self, schedule: Schedule, day: date, slots: list[tuple[str, str | None]] | None = None
+    ) -> tuple[EditionRecord, bool]:
         """Get or create ``day``'s edition of ``schedule``, its articles selected up to the freeze
         time (``lead`` before the first zone is due), so consecutive editions leave no gap."""
         store = self.editions
@@ -126,7 +138,9 @@ class Scheduler:
         spec = EditionSpec.from_settings(self.settings, schedule.edition)
         if schedule.window_hours:
             spec = replace(spec, window=timedelta(hours=schedule.window_hours))
-        first, _last = send_window(schedule, day)
+        hours = () if schedule.timezone != SUBSCRIBER else _hours(
+            self.subscribers.active_slots() if slots is None else slots)  # fmt: skip
+        first, _last = send_window(schedule, day, hours)
         edition = load_edition(self.articles, spec, day, cutoff=first - self.lead)
         if schedule.sections:
             edition = edition.for_sections(schedule.sections)
@@ -137,14 +151,16 @@ class Scheduler:
                      len(record.article_slugs))  # fmt: skip
         return record, created
 
-    def _edition_of_day(self, schedule: Schedule, day: date, report: SweepReport) -> None:
-        record, created = self.freeze(schedule, day)
+    def _edition_of_day(
+        self, schedule: Schedule, day: date, report: SweepReport, slots: list[tuple[str, str | None]]
+    ) -> None:
+        record, created = self.freeze(schedule, day, slots)
         if created:
             report.created.append(
                 {"schedule": schedule.name, "edition_id": record.id, "date": day.isoformat()}
             )
         if record.status in LIVE:
-            due = self.due_times(schedule, day)
+            due = self.due_times(schedule, day, slots)
             report.filled += self.lifecycle.fill(record.id, record.section_keys, due_at=due)
 
     def _refresh_feeds(self, schedule: Schedule, now: datetime) -> bool:
@@ -154,3 +170,8 @@ class Scheduler:
             return False  # another sweep did it
         self.dispatcher.enqueue("feeds.refresh")
         return True
+
+
+def _hours(slots: list[tuple[str, str | None]]) -> set[time]:
+    """The readers' own hours in use."""
+    return {parse_hhmm(hour) for _zone, hour in slots if hour}

@@ -1,5 +1,7 @@
-"""``/preferences/{token}``: a reader manages their subscription — name, time zone, and which
-sections they follow (none ticked: every section). The email's "Manage preferences" link.
+"""``/preferences/{token}``: a reader manages their subscription — name, time zone, the hour their
+edition arrives (05:00-10:00 local, on the quarter hour), and which sections they follow (none
+ticked: every section). The email's "Manage preferences" link. ``/data`` downloads everything held
+about them (JSON); ``/delete`` shows a confirm button whose POST erases them.
 
 The token is the unsubscribe token: it names one subscriber and proves the link came from us. GET
 only shows; POST saves. Saving never resubscribes someone who left.
@@ -11,22 +13,24 @@ never buffers more than a few fields' worth; a body that is not UTF-8 form data,
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
-from publisher.subscribers.model import InvalidSubscriberError, Status, Subscriber, validate
+from publisher.subscribers.model import HOURS, InvalidSubscriberError, Status, Subscriber, validate, validate_hour
+from publisher.subscribers.states import Source
 from publisher.unsubscribe import read_token
 from publisher.web.pages import invalid_link, message_page, render
 
 router = APIRouter()
 MAX_FORM = 16_384  # bytes: a handful of fields
 MAX_FIELDS = 200  # more section boxes than any newsroom has
-SINGLE_FIELDS = ("name", "timezone")
+SINGLE_FIELDS = ("name", "timezone", "hour")
 
 
 class FormError(ValueError):
@@ -62,14 +66,52 @@ async def save_preferences(request: Request, token: str) -> HTMLResponse:
         form = _parse_form(raw)
         checked = validate(subscriber.email, form.get("name", [""])[0], form.get("timezone", [""])[0],
                            form.get("section", []))  # fmt: skip
+        hour = validate_hour(form.get("hour", [""])[0])
     except (FormError, InvalidSubscriberError) as exc:
         return _form(app, token, subscriber, error=str(exc), status_code=422)
+    if hour == app.default_hour():
+        hour = None  # the schedule's own time: follows the schedule if ops move it
     app.subscribers.set_preferences(
-        subscriber.id, name=checked.name, timezone=checked.timezone, sections=checked.sections
+        subscriber.id, name=checked.name, timezone=checked.timezone, sections=checked.sections, hour=hour
     )
     return render(app.settings, "preferences_saved.html", heading="Preferences saved",
                   follows=", ".join(checked.sections) or "every section", timezone=checked.timezone,
-                  again_url=_url(token))  # fmt: skip
+                  hour=hour or app.default_hour(), again_url=_url(token))  # fmt: skip
+
+
+@router.get("/preferences/{token}/data")
+def download_data(request: Request, token: str) -> Response:
+    """Everything held about the reader, as a JSON download (reading only)."""
+    app = request.app.state.publisher
+    subscriber = _subscriber(app, token)
+    if subscriber is None:
+        return invalid_link(app.settings)
+    data = app.subscribers.export_data(subscriber.id)
+    body = json.dumps(data, ensure_ascii=False, indent=2).encode()
+    return Response(body, media_type="application/json", headers={
+        "Content-Disposition": 'attachment; filename="my-subscription-data.json"', "Cache-Control": "no-store",
+    })  # fmt: skip
+
+
+@router.get("/preferences/{token}/delete", response_class=HTMLResponse)
+def forget_page(request: Request, token: str) -> HTMLResponse:
+    app = request.app.state.publisher
+    subscriber = _subscriber(app, token)
+    if subscriber is None:
+        return invalid_link(app.settings)
+    return render(app.settings, "forget.html", heading="Delete my data", email=subscriber.email,
+                  action=f"{_url(token)}/delete", back_url=_url(token))  # fmt: skip
+
+
+@router.post("/preferences/{token}/delete", response_class=HTMLResponse)
+def forget(request: Request, token: str) -> HTMLResponse:
+    app = request.app.state.publisher
+    subscriber = _subscriber(app, token)
+    if subscriber is None:
+        return invalid_link(app.settings)
+    app.subscriber_lifecycle.forget(subscriber.email, source=Source.PREFERENCES)
+    return message_page(app.settings, "Your data is deleted",
+                        "Everything we held about you is gone, and no edition will reach you again.")  # fmt: skip
 
 
 async def _read_form(request: Request) -> bytes:
@@ -134,5 +176,7 @@ def _form(
         app.settings, "preferences.html", status_code=status_code, heading="Your Morning Edition",
         subscriber=subscriber, active=subscriber.status == Status.ACTIVE, error=error,
         name=subscriber.name, timezone=subscriber.timezone, zones=_zones(), sections=sections,
+        hours=HOURS, selected_hour=subscriber.send_time or app.default_hour(),
         action=_url(token), unsubscribe_url=f"/unsubscribe/{quote(token, safe='')}",
+        data_url=f"{_url(token)}/data", delete_url=f"{_url(token)}/delete",
     )  # fmt: skip
