@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from hypothesis.stateful import (
 from publisher.app import App
 from publisher.db.schema import deliveries, editions, subscribers
 from publisher.delivery.states import EDITION_MOVES, EditionState, Verb
+from publisher.edition.selection import EditionSpec
 from publisher.edition.templates import _shipped_dir
 from publisher.errors import EditionStateError, TransientDeliveryError
 from publisher.subscribers.model import NewSubscriber
@@ -87,8 +88,12 @@ def _drain(app: App, fifo: FifoDispatcher) -> None:
 def _seed(app: App) -> int:
     list(app.ingest([EXAMPLES / "articles"]))
     app.subscribers.upsert_many([NewSubscriber(r, "", "UTC", ()) for r in READERS])
-    day = datetime.now(UTC).date() + timedelta(days=1)
-    return app.delivery.create_edition("morning", day)
+    return app.delivery.create_edition("morning", _next_day(app))
+
+
+def _next_day(app: App) -> date:
+    """The next edition's date: its 24 hours before the cut-off hold articles ingested now."""
+    return EditionSpec.from_settings(app.settings).next_date(datetime.now(UTC))
 
 
 # -- the table, verb by verb ---------------------------------------------------------------------
@@ -230,11 +235,13 @@ class EditionLife(RuleBasedStateMachine):
         self.fifo.tasks.clear()
         self.body.write_text(self.good, encoding="utf-8")
         self.app.delivery._compiled.clear()
-        day = datetime.now(UTC).date() + timedelta(days=1)
-        self.edition_id = self.app.delivery.create_edition("morning", day)
+        self.edition_id = self.app.delivery.create_edition("morning", _next_day(self.app))
         self.left: set[str] = set()  # readers who unsubscribed
         self.delivered = 0  # readers' messages the server had after the previous step
         self.last_state = self.state()
+        # Lease expiry moves this clock a lease on each time; it never goes back, so a row the
+        # previous expiry queued again is itself expired at the next.
+        self.clock = datetime.now(UTC)
 
     # -- helpers
 
@@ -308,11 +315,15 @@ class EditionLife(RuleBasedStateMachine):
             if self.app.lifecycle.claim(row_id).value == "claimed":
                 break
 
+    def _expire_leases(self) -> None:
+        lease = timedelta(seconds=self.app.settings.delivery_lease + 1)
+        self.clock = max(self.clock, datetime.now(UTC)) + lease
+        self.app.delivery.sweep(self.clock)
+
     @rule()
     def leases_expire(self) -> None:
-        later = datetime.now(UTC) + timedelta(seconds=self.app.settings.delivery_lease + 1)
         before = sum(self.readers_mail().values())
-        self.app.delivery.sweep(later)
+        self._expire_leases()
         assert sum(self.readers_mail().values()) == before  # a sweep only queues
 
     @rule()
@@ -369,10 +380,9 @@ class EditionLife(RuleBasedStateMachine):
             self.app.editions.reschedule(self.edition_id, to=datetime.now(UTC) - timedelta(minutes=1))
         if self.state() in ("draft", "sending", "sent"):
             self.app.delivery.start(self.edition_id)
-        lease = timedelta(seconds=self.app.settings.delivery_lease + 1)
         for _ in range(3):
             _drain(self.app, self.fifo)
-            self.app.delivery.sweep(datetime.now(UTC) + lease)
+            self._expire_leases()
         _drain(self.app, self.fifo)
         state, rows = self.state(), _rows(self.app, self.edition_id)
         assert rows["pending"] + rows["queued"] + rows["sending"] == 0, (state, rows)
@@ -420,7 +430,7 @@ def test_cli_shows_a_halted_edition_and_resumes_it(cli, app: App, tmp_path: Path
     list(app.ingest([EXAMPLES / "articles"]))
     cli("subscribers", "add", READERS[0])
     body.write_text(BROKEN, encoding="utf-8")
-    day = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    day = _next_day(app).isoformat()
     out = cli("edition", "send", "--date", day, "--wait")  # returns: a halted edition waits for ops
     edition_id = int(out.splitlines()[0])
     assert ", halted, 1 recipients" in out and "halted: RenderError: " in out

@@ -165,8 +165,9 @@ def test_cancel_in_the_middle_of_a_send(stack: Stack) -> None:
     stack.start("worker", "--concurrency", "2")
     stack.start("beat")
     api = _api(stack)
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()  # its window holds the articles
-    started = api.post("/api/editions", json={"name": "evening", "date": tomorrow.isoformat()})
+    # The next edition's date: its 24 hours before the 07:00 UTC cut-off hold the articles.
+    day = (datetime.now(UTC) + timedelta(hours=17)).date()
+    started = api.post("/api/editions", json={"name": "evening", "date": day.isoformat()})
     assert started.status_code == 201, started.text
     edition_id = started.json()["edition_id"]
     wait_for("the first messages", lambda: len(stack.recorder.messages) >= 20)

@@ -97,14 +97,9 @@ class EditionControl:
     def status(self, edition_id: int, *, now: datetime | None = None) -> dict[str, Any]:
         """Counts per state, send rate, ETA and the commonest errors."""
         now = now or datetime.now(UTC)
-        status = self.delivery.status(edition_id)
+        status = self.delivery.status(edition_id, now)
         data = status.to_json()
-        with self.db.connect() as conn:
-            first_due, last_due = conn.execute(
-                sa.select(sa.func.min(d.c.due_at), sa.func.max(d.c.due_at)).where(
-                    d.c.edition_id == edition_id
-                )
-            ).one()
+        first_due, last_due = self.delivery.ledger.due_window(edition_id)
         data["window"] = {"first": iso_utc(first_due), "last": iso_utc(last_due)}
         data["eta"] = iso_utc(self._eta(status.counts, status.rate, last_due, now, data["status"]))
         return data

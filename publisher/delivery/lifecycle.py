@@ -13,7 +13,7 @@ up again by ``requeue_expired``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -171,8 +171,8 @@ class Lifecycle:
         *,
         due_at: datetime | Mapping[str, datetime] | Mapping[tuple[str, str | None], datetime] | None = None,
     ) -> int:
-        """Add a pending row for every active subscriber who follows a section of the edition (or
-        all sections): ONE ``INSERT ... SELECT``. Idempotent: rows already there are kept.
+        """Add a pending row for every active subscriber who follows a section of the live edition
+        (or all sections): ONE ``INSERT ... SELECT``. Idempotent: rows already there are kept.
 
         ``due_at``: None (send now), one instant, or a mapping, each subscriber's row due at their
         own instant: {time zone: instant} (the scheduler's "07:00 in each reader's zone"), or
@@ -183,7 +183,9 @@ class Lifecycle:
         if not keys:
             return 0
         follows = sa.or_(s.c.section_keys == "", *[s.c.section_keys.like(f"%|{k}|%") for k in keys])
-        where = [s.c.status == "active", follows]
+        # Rows only for an edition that exists and is live (the ledger has no foreign key to it).
+        live = sa.exists().where(e.c.id == edition_id, e.c.status.in_(sorted(LIVE)))
+        where = [s.c.status == "active", follows, live]
         if isinstance(due_at, Mapping):
             if not due_at:
                 return 0
@@ -227,32 +229,40 @@ class Lifecycle:
     def claim_due(self, now: datetime, *, chunk: int = CLAIM_CHUNK) -> dict[int, list[int]]:
         """The sweep: pending → queued for every due row of a live edition; {edition id: row ids}.
 
-        One ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` per chunk on PostgreSQL,
-        so two sweeps never wait on each other and never take the same row; SQLite has one writer
-        at a time, which gives the same guarantee.
+        Edition by edition, in due order along ``ix_deliveries_edition_status``, one chunk per
+        ``UPDATE ... WHERE id = ANY(ARRAY(SELECT ... FOR UPDATE SKIP LOCKED))`` on PostgreSQL (the
+        ARRAY keeps the planner on the primary key instead of joining the whole table back), so
+        two sweeps never wait on each other and never take the same row; SQLite has one writer at
+        a time, which gives the same guarantee.
         """
+        with self.db.connect() as conn:
+            live = conn.execute(sa.select(e.c.id).where(e.c.status.in_(sorted(LIVE)))).scalars().all()
         claimed: dict[int, list[int]] = {}
-        while True:
-            due = (
-                sa.select(d.c.id)
-                .where(_leaves(RowMove.QUEUE), d.c.due_at <= now, _edition_in(LIVE))
-                .order_by(d.c.due_at, d.c.id)
-                .limit(chunk)
-            )
-            if not self.db.is_sqlite:
-                due = due.with_for_update(skip_locked=True)
-            stmt = (
-                d.update()
-                .where(d.c.id.in_(due.scalar_subquery()), _leaves(RowMove.QUEUE), _edition_in(LIVE))
-                .values(status=_to(RowMove.QUEUE), claimed_at=now)
-                .returning(d.c.id, d.c.edition_id)
-            )
-            with self.db.begin() as conn:
-                rows = conn.execute(stmt).all()
-            for row_id, edition_id in rows:
-                claimed.setdefault(edition_id, []).append(row_id)
-            if len(rows) < chunk:
-                break
+        for edition_id in sorted(live):
+            while True:
+                due = (
+                    sa.select(d.c.id)
+                    .where(d.c.edition_id == edition_id, _leaves(RowMove.QUEUE), d.c.due_at <= now)
+                    .order_by(d.c.due_at)
+                    .limit(chunk)
+                )
+                if self.db.is_sqlite:
+                    chosen = d.c.id.in_(due.scalar_subquery())
+                else:
+                    locked = due.with_for_update(skip_locked=True).scalar_subquery()
+                    chosen = d.c.id == sa.any_(sa.func.array(locked))
+                stmt = (
+                    d.update()
+                    .where(chosen, _leaves(RowMove.QUEUE), _edition_in(LIVE))
+                    .values(status=_to(RowMove.QUEUE), claimed_at=now)
+                    .returning(d.c.id)
+                )
+                with self.db.begin() as conn:
+                    ids = conn.execute(stmt).scalars().all()
+                if ids:
+                    claimed.setdefault(edition_id, []).extend(ids)
+                if len(ids) < chunk:
+                    break
         return {edition_id: sorted(ids) for edition_id, ids in claimed.items()}
 
     def skip_late(self, now: datetime, lateness_seconds: float) -> dict[int, int]:
@@ -301,6 +311,44 @@ class Lifecycle:
     ) -> None:
         with self._begin(conn) as tx:
             tx.execute(_SENT, {"row_id": row_id, "b_message_id": message_id, "now": now or now_utc()})
+
+    def mark_sent_many(
+        self, sent: Sequence[tuple[int, str]], now: datetime | None = None, *, conn: Connection | None = None
+    ) -> None:
+        """Record a group of sends, (row id, Message-ID) each, in one transaction (one commit)."""
+        if not sent:
+            return
+        now = now or now_utc()
+        with self._begin(conn) as tx:
+            params = [{"row_id": row_id, "b_message_id": mid, "now": now} for row_id, mid in sent]
+            tx.execute(_SENT_EACH, params)
+
+    @contextmanager
+    def claiming(self) -> Iterator[Connection]:
+        """A connection for a batch's claims, whose commits do not wait for the disk.
+
+        A claim lost in a database crash leaves its row queued: if the row went out before the
+        crash, its send was not yet recorded either (records commit durably, and a durable
+        commit carries every earlier one), so it is one of the sends the guarantee already
+        counts as possibly repeated. Every other kind of failure (a killed worker, a lost task)
+        finds the claim committed: the database itself did not go down.
+        """
+        with self.db.connect() as conn:
+            if self.db.is_sqlite:
+                yield conn
+                return
+            conn.exec_driver_sql("SET synchronous_commit TO OFF")
+            conn.commit()
+            try:
+                yield conn
+            finally:
+                try:
+                    if conn.in_transaction():
+                        conn.rollback()
+                    conn.exec_driver_sql("RESET synchronous_commit")
+                    conn.commit()
+                except sa.exc.DBAPIError:
+                    conn.invalidate()  # never back to the pool with commits that do not wait
 
     def mark_failed(self, row_id: int, reply: str) -> None:
         """The SMTP server refused the message for good (5xx, or 4xx past the retries)."""
@@ -480,3 +528,12 @@ _SENT = (
     .where(d.c.id == sa.bindparam("row_id"), _leaves(RowMove.SENT))
     .values(status=_to(RowMove.SENT), message_id=sa.bindparam("b_message_id"), sent_at=sa.bindparam("now"))
 )
+# The same for executemany (a group of sends, one commit), which takes no expanding IN list: the
+# states it leaves as literals.
+_SENT_LEAVES = sorted(ROW_MOVES[RowMove.SENT].leaves)
+_SENT_EACH = (
+    d.update()
+    .where(d.c.id == sa.bindparam("row_id"),
+           sa.or_(*[d.c.status == sa.literal_column(f"'{state}'") for state in _SENT_LEAVES]))
+    .values(status=_to(RowMove.SENT), message_id=sa.bindparam("b_message_id"), sent_at=sa.bindparam("now"))
+)  # fmt: skip

@@ -10,7 +10,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from publisher.delivery.ledger import Ledger
 from publisher.delivery.lifecycle import Lifecycle
 from publisher.delivery.ratelimit import RateLimiter
 from publisher.delivery.send import BatchResult, BatchSender
-from publisher.delivery.states import OPEN_ROWS, DeliveryState
+from publisher.delivery.states import OPEN_ROWS, DeliveryState, EditionState
 from publisher.dispatch import Dispatcher
 from publisher.edition.compile import CompiledEditions
 from publisher.edition.selection import EditionSpec, load_edition
@@ -33,6 +33,7 @@ from publisher.subscribers.store import SubscriberStore
 
 log = logging.getLogger(__name__)
 SEND_BATCH = "deliveries.send_batch"
+RATE_WINDOW = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,15 +135,21 @@ class DeliveryService:
             else:
                 mailer = self.open_mailer()
                 try:
-                    with self.ledger.connection() as conn:
+                    # Two connections: the claims (quick commits) and the records of sends
+                    # (durable commits), each on a thread of its own.
+                    with self.lifecycle.claiming() as claims, self.ledger.connection() as records:
                         sender = BatchSender(
                             self.settings, self.lifecycle, self.subscribers, compiled, mailer,
                             signing_key=self.signing_key, signer=signer, limiter=self.rate_limiter,
-                            conn=conn,
+                            conn=claims, records_conn=records,
                         )  # fmt: skip
                         result = sender.send(rows)
                 finally:
                     mailer.close()
+                if result.sent:
+                    per = {k: round(v / result.sent * 1e6) for k, v in result.timings.items()}
+                    log.info("batch of edition %s: %d sent; us per message: %s", edition_id, result.sent,
+                             " ".join(f"{k}={v}" for k, v in per.items()))  # fmt: skip
         if result.halted:
             if self.lifecycle.halt(edition_id, result.halted):
                 log.error("edition %s halted: %s", edition_id, result.halted)
@@ -161,13 +168,18 @@ class DeliveryService:
             self._enqueue(edition_id, ids)
         return sum(len(ids) for ids in taken.values())
 
-    def status(self, edition_id: int) -> EditionStatus:
+    def status(self, edition_id: int, now: datetime | None = None) -> EditionStatus:
+        """Counts per state and the send rate: over the last minute while sending (what an ETA
+        needs), over the whole send once it is over."""
+        now = now or datetime.now(UTC)
         record = self._record(edition_id)
         counts = self.ledger.counts(edition_id)
-        first, last = self.ledger.send_window(edition_id)
         rate = None
-        if first is not None and last is not None and last > first:
-            rate = counts[str(DeliveryState.SENT)] / (last - first).total_seconds()
+        if record.status == EditionState.SENDING:
+            recent = self.ledger.sent_since(edition_id, now - RATE_WINDOW)
+            rate = recent / RATE_WINDOW.total_seconds() if recent else None
+        elif record.started_at and record.finished_at and record.finished_at > record.started_at:
+            rate = counts[str(DeliveryState.SENT)] / (record.finished_at - record.started_at).total_seconds()
         return EditionStatus(record, counts, rate, self.ledger.errors(edition_id))
 
     def compiled(self, edition_id: int) -> CompiledEditions:
