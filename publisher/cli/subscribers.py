@@ -1,4 +1,4 @@
-"""``publisher subscribers import|add|list|export|remove``."""
+"""``publisher subscribers import|add|list|show|export|export-data|remove|suppress|unsuppress|forget``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import click
 
 from publisher.app import App
 from publisher.cli import pass_app, print_json
+from publisher.errors import ConflictError, NotFoundError
 from publisher.subscribers.importer import read_csv_file, write_csv
-from publisher.subscribers.model import InvalidSubscriberError, Status, validate
+from publisher.subscribers.model import InvalidSubscriberError, Status, Subscriber, validate
+from publisher.subscribers.states import Source
 
 
 @click.group("subscribers")
@@ -26,15 +28,23 @@ def subscribers_import(app: App, file: Path) -> None:
     """Add or update subscribers from a CSV (columns email, name, timezone, sections).
 
     Every valid row is kept; each rejected row is printed with its line number and reason. A
-    re-import updates names, time zones and sections but never resubscribes anyone.
+    re-import updates names, time zones and sections but never resubscribes anyone: unsubscribed,
+    bounced, complained and erased addresses are reported as suppressed, and readers who set their
+    own preferences as kept.
     """
     started = time.perf_counter()
     result = read_csv_file(file)
     for rejected in result.rejected:
         click.echo(f"{file}: line {rejected.line}: {rejected.reason}", err=True)
-    added, updated = app.subscribers.upsert_many(result.valid)
+    outcome = app.subscriber_lifecycle.import_many(result.valid)
+    for index in outcome.suppressed:
+        click.echo(f"{file}: line {result.lines[index]}: suppressed: {result.valid[index].email}", err=True)
+    for index in outcome.kept:
+        click.echo(f"{file}: line {result.lines[index]}: kept: {result.valid[index].email} set their own "
+                   "preferences", err=True)  # fmt: skip
     seconds = time.perf_counter() - started
-    click.echo(f"{added} added, {updated} updated, {len(result.rejected)} rejected ({seconds:.2f} s)")
+    click.echo(f"{outcome.added} added, {outcome.updated} updated, {len(outcome.kept)} kept, "
+               f"{len(outcome.suppressed)} suppressed, {len(result.rejected)} rejected ({seconds:.2f} s)")  # fmt: skip
 
 
 @subscribers_group.command("add")
@@ -44,13 +54,18 @@ def subscribers_import(app: App, file: Path) -> None:
 @click.option("--sections", default="", help="Section names separated by ';' (default: all sections).")
 @pass_app
 def subscribers_add(app: App, email: str, name: str, timezone: str, sections: str) -> None:
-    """Add one subscriber (or update the one with this address)."""
+    """Add one subscriber, active at once (or update the one with this address). A suppressed
+    address (unsubscribed, bounced, complained, erased) is refused (exit 4)."""
     try:
         item = validate(email, name, timezone, sections)
     except InvalidSubscriberError as exc:
         raise click.BadParameter(str(exc)) from None
-    added, _ = app.subscribers.upsert_many([item])
-    click.echo(f"{'added' if added else 'updated'}  {item.email}")
+    outcome = app.subscriber_lifecycle.import_many([item], source=Source.OPS)
+    if outcome.suppressed:
+        raise ConflictError(f"{item.email} is suppressed: it is never added again (`subscribers unsuppress` "
+                            "lets them sign up again themselves)")  # fmt: skip
+    state = "added" if outcome.added else "kept" if outcome.kept else "updated"
+    click.echo(f"{state}  {item.email}")
 
 
 @subscribers_group.command("list")
@@ -72,7 +87,7 @@ def subscribers_list(app: App, status: str | None, as_json: bool) -> None:
 @click.option("--status", type=click.Choice([s.value for s in Status]), help="Only this status.")
 @pass_app
 def subscribers_export(app: App, status: str | None) -> None:
-    """Print subscribers as CSV: the import columns plus status."""
+    """Print subscribers as CSV: the import columns plus status (formulas written as text)."""
     rows = (
         (s.email, s.name, s.timezone, ";".join(s.sections), str(s.status))
         for s in app.subscribers.list(Status(status) if status else None)
@@ -84,10 +99,78 @@ def subscribers_export(app: App, status: str | None) -> None:
 @click.argument("email")
 @pass_app
 def subscribers_remove(app: App, email: str) -> None:
-    """Delete a subscriber and their delivery history (to stop mail but keep history: unsubscribe)."""
+    """Unsubscribe a reader on their behalf: record and history stay (`forget` erases them)."""
     if not app.subscribers.remove(email):
-        raise click.ClickException(f"no subscriber {email!r}")
+        raise NotFoundError(f"no subscriber {email.strip()!r}")
     click.echo(f"removed  {email.strip()}")
+
+
+def _found(app: App, email: str) -> Subscriber:
+    found = app.subscribers.find(email)
+    if found is None:
+        raise NotFoundError(f"no subscriber {email.strip()!r}")
+    return found
+
+
+@subscribers_group.command("show")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def subscribers_show(app: App, email: str, as_json: bool) -> None:
+    """A reader: profile, state, and every event (time, kind, source)."""
+    found = _found(app, email)
+    events = app.subscribers.events(found.id)
+    if as_json:
+        print_json({**found.to_json(), "events": events})
+        return
+    click.echo(f"{found.email}  {found.status}")
+    click.echo(f"   name      {found.name or '-'}")
+    click.echo(f"   zone      {found.timezone}, editions at {found.send_time or app.default_hour()}")
+    click.echo(f"   sections  {', '.join(found.sections) or 'every section'}")
+    for event in events:
+        detail = f"  ({event['detail']})" if event["detail"] else ""
+        click.echo(f"   {event['at']}  {event['kind']:<12} {event['source']}{detail}")
+
+
+@subscribers_group.command("export-data")
+@click.argument("email")
+@pass_app
+def subscribers_export_data(app: App, email: str) -> None:
+    """Everything held about a reader, as JSON: profile, events, delivery rows."""
+    print_json(app.subscribers.export_data(_found(app, email).id))
+
+
+@subscribers_group.command("forget")
+@click.argument("email")
+@pass_app
+def subscribers_forget(app: App, email: str) -> None:
+    """Erase a reader; only a keyed hash of the address stays, so no import mails them again."""
+    app.subscriber_lifecycle.forget(email)
+    click.echo(f"erased  {email.strip()}")
+
+
+@subscribers_group.command("suppress")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why (kept with the entry and in the reader's events).")
+@pass_app
+def subscribers_suppress(app: App, email: str, reason: str) -> None:
+    """Put an address on the suppression list (a pending or active reader is unsubscribed)."""
+    try:
+        address = validate(email).email
+    except InvalidSubscriberError as exc:
+        raise click.BadParameter(str(exc)) from None
+    app.subscriber_lifecycle.suppress(address, reason)
+    click.echo(f"suppressed  {address}")
+
+
+@subscribers_group.command("unsuppress")
+@click.argument("email")
+@pass_app
+def subscribers_unsuppress(app: App, email: str) -> None:
+    """Take an address off the suppression list: it may sign up (and confirm) again."""
+    if not app.subscriber_lifecycle.unsuppress(email):
+        raise NotFoundError(f"{email.strip()!r} is not suppressed")
+    click.echo(f"unsuppressed  {email.strip()}")
 
 
 COMMANDS = [subscribers_group]

@@ -6,7 +6,8 @@ Each sweep, idempotently and safe to run twice at once:
    time zone is due, and fills the ledger with one row per subscriber due at the schedule's local
    time in the subscriber's zone (or the fixed zone's instant);
 3. skips rows later than the lateness limit, claims the due rows and enqueues them in batches;
-4. takes back rows whose lease expired (dead workers, lost tasks).
+4. takes back rows whose lease expired (dead workers, lost tasks);
+5. deletes signups not confirmed within 30 days.
 Downtime is caught up by the next sweep, except what is past the lateness limit.
 """
 
@@ -45,6 +46,7 @@ class SweepReport:
     queued: int = 0
     late: int = 0
     requeued: int = 0
+    expired: int = 0
     feeds_refreshed: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -55,6 +57,7 @@ class SweepReport:
             "queued": self.queued,
             "late": self.late,
             "requeued": self.requeued,
+            "expired": self.expired,
             "feeds_refreshed": self.feeds_refreshed,
         }
 
@@ -112,6 +115,8 @@ class Scheduler:
                 self.delivery.enqueue_rows(edition_id, ids)
                 report.queued += len(ids)
             report.requeued = self.delivery.sweep(now)
+            # Signups never confirmed are not kept (30 days): few rows, found by the status index.
+            report.expired = self.subscribers.lifecycle.expire_pending(now)
         return report
 
     def due_times(

@@ -30,6 +30,7 @@ class Rejected:
 class ImportResult:
     valid: list[NewSubscriber] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the line of each valid row
 
 
 def read_csv_file(path: Path) -> ImportResult:
@@ -89,11 +90,22 @@ def read_csv(lines: Iterable[str], *, where: str = "<csv>") -> ImportResult:
             continue
         first_line[item.email_key] = row_line
         result.valid.append(item)
+        result.lines.append(row_line)
     return result
 
 
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """The cell as text a spreadsheet shows and never runs: a leading ' before a formula character."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
 def write_csv(rows: Iterable[tuple[str, str, str, str, str]], out: io.TextIOBase) -> None:
-    """email, name, timezone, sections, status: the import columns plus the status."""
+    """email, name, timezone, sections, status: the import columns plus the status. Every cell
+    that a spreadsheet would take as a formula is written as text."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*COLUMNS, "status"])
-    writer.writerows(rows)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)

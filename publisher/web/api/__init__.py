@@ -51,10 +51,11 @@ def field_error(field: str, message: str, *, where: str = "body") -> HTTPExcepti
 
 
 def build_router() -> APIRouter:
-    from publisher.web.api import articles, editions, schedules
+    from publisher.web.api import articles, editions, schedules, subscribers
 
     router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
     router.include_router(schedules.router)
     router.include_router(articles.router)
     router.include_router(editions.router)
+    router.include_router(subscribers.router)
     return router
