@@ -274,6 +274,39 @@ class ArticleStore:
         with self.db.connect() as conn:
             return [_article(row) for row in conn.execute(query).mappings()]
 
+    def live_rows(self) -> list[tuple[Any, ...]]:
+        """(id, guid, slug, title, section, section_slug, published_at, updated_at) of every live
+        article, oldest first: what archives and sitemaps are planned from, without the text."""
+        cols = (t.c.id, t.c.guid, t.c.slug, t.c.title, t.c.section, t.c.section_slug, t.c.published_at,
+                t.c.updated_at)  # fmt: skip
+        query = sa.select(*cols).where(t.c.retracted_at.is_(None)).order_by(t.c.published_at, t.c.id)
+        with self.db.connect() as conn:
+            return [tuple(row) for row in conn.execute(query)]
+
+    def by_ids(self, ids: Iterable[int], *, body: bool = True) -> dict[int, Article]:
+        """The articles with these row ids (retracted or not), by id; without ``body``, their
+        ``body_html`` is left unread (empty), for the archives, which show no Deep Look."""
+        wanted = sorted(set(ids))
+        cols = [c for c in t.c if body or c.name != "body_html"]
+        found: dict[int, Article] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(wanted), CHUNK):
+                query = sa.select(*cols).where(t.c.id.in_(wanted[start : start + CHUNK]))
+                for row in conn.execute(query).mappings():
+                    found[row["id"]] = _article(row if body else {**row, "body_html": ""})
+        return found
+
+    def by_slugs(self, slugs: Iterable[str]) -> dict[str, Article]:
+        """The articles with these slugs (retracted or not), by slug."""
+        wanted = sorted(set(slugs))
+        found: dict[str, Article] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(wanted), CHUNK):
+                query = sa.select(t).where(t.c.slug.in_(wanted[start : start + CHUNK]))
+                for row in conn.execute(query).mappings():
+                    found[row["slug"]] = _article(row)
+        return found
+
     def sections(self) -> list[tuple[str, str]]:
         """(section name, slug) of every section with a live article, by slug."""
         query = (

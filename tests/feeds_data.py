@@ -54,15 +54,30 @@ def feed_bytes(app: App, rel: str) -> bytes:
     return (Path(app.settings.feeds_dir) / rel).read_bytes()
 
 
-def snapshot(app: App) -> dict[str, tuple[int, int, bytes]]:
-    """path → (inode, mtime_ns, bytes) of every feed file."""
+# What the build writes besides the site's and sections' feeds (tests/test_feeds_archive.py).
+OTHER_FILES = ("archive/", "sitemaps/", "editions/", "robots.txt")
+
+
+def archive_month() -> str:
+    """The current month's archive page name: the newest page of any feed with an article."""
+    now = datetime.now(UTC)
+    return f"{now.year:04d}-{now.month:02d}"
+
+
+def snapshot(app: App, *, everything: bool = False) -> dict[str, tuple[int, int, bytes]]:
+    """path → (inode, mtime_ns, bytes) of every feed file (of every file with ``everything``)."""
     root = Path(app.settings.feeds_dir)
     out = {}
     for file in sorted(root.rglob("*")):
+        if not everything and file.relative_to(root).as_posix().startswith(OTHER_FILES):
+            continue
         if file.is_file():
             st = file.stat()
             out[file.relative_to(root).as_posix()] = (st.st_ino, st.st_mtime_ns, file.read_bytes())
     return out
 
 
-__all__ = ["BASE", "RFC822", "RFC3339", "Image", "article", "feed_bytes", "parse", "seed", "snapshot"]
+__all__ = [
+    "BASE", "OTHER_FILES", "RFC822", "RFC3339", "Image", "archive_month", "article", "feed_bytes", "parse",
+    "seed", "snapshot",
+]  # fmt: skip

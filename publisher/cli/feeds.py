@@ -29,6 +29,9 @@ def feeds_build(app: App, as_json: bool) -> None:
             f"{len(result.records)} feeds in {app.settings.feeds_dir}, {len(result.changed)} written",
             err=True,
         )
+        written = sum(1 for r in result.files if r.changed)
+        click.echo(f"archive pages, sitemaps, editions feeds: {len(result.files)} built, {written} written",
+                   err=True)  # fmt: skip
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     if result.errors:

@@ -127,7 +127,9 @@ class CompiledEditions:
         return found
 
 
-def edition_subject(edition: Edition, settings: Settings, templates: jinja2.Environment | None = None) -> str:
+def edition_subject(
+    edition: Edition, settings: Settings, templates: jinja2.Environment | None = None
+) -> str:
     """The subject line the edition went out with, for the editions feed and list."""
     env = templates or email_templates(settings.templates_dir)
     return render_subject(env, _context(edition, settings, Placeholders.fresh(), personal=False))

@@ -44,6 +44,7 @@ class Channel:
     ttl_minutes: int  # polling hint
     hub: str | None = None  # WebSub hub
     generator_version: str = ""
+    archive_url: str | None = None  # the newest archive page (RFC 5005 prev-archive), same format
 
 
 def make_item(article: Article, link: str) -> Item:

@@ -72,6 +72,8 @@ def render_atom(channel: Channel, items: list[Item]) -> bytes:
     fg.link(href=channel.home_url, rel="alternate", type="text/html")
     if channel.hub:
         fg.link(href=channel.hub, rel="hub")
+    if channel.archive_url:
+        fg.link(href=channel.archive_url, rel="prev-archive", type="application/atom+xml")
     # Atom requires an author per entry or on the feed: the publication stands in for bylines.
     fg.author(name=channel.author)
     for item in items:
@@ -85,11 +87,17 @@ def render_atom(channel: Channel, items: list[Item]) -> bytes:
         for name in item.authors:
             fe.author(name=name)
         if item.summary:
-            fe.summary(item.summary, type="text")
+            fe.summary(*atom_summary(item.summary))
         fe.content(item.content_html, type="html")
         if item.section:
             fe.category(term=item.section)
     return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+
+
+def atom_summary(summary: str) -> tuple[str, str]:
+    """A summary and its Atom type: text, unless it holds a "<" — validators take "<b>" in a text
+    summary for undeclared HTML, so such a summary goes as HTML that escapes it (it reads the same)."""
+    return (escape(summary, quote=False), "html") if "<" in summary else (summary, "text")
 
 
 def rfc822(value: datetime) -> str:
@@ -130,6 +138,9 @@ class _Channel(BaseExtension):
         _sub(channel, "lastBuildDate", rfc822(self.channel.updated))
         if self.channel.hub:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=self.channel.hub, rel="hub")
+        if self.channel.archive_url:  # RFC 5005 in RSS, as an atom:link like self and hub
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=self.channel.archive_url, rel="prev-archive",
+                             type="application/rss+xml")  # fmt: skip
         period, frequency = _update_hint(self.channel.ttl_minutes)
         _sub(channel, f"{{{SY_NS}}}updatePeriod", period)
         _sub(channel, f"{{{SY_NS}}}updateFrequency", str(frequency))

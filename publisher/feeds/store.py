@@ -30,6 +30,12 @@ class FeedStore(Protocol):
         """The files directly in ``folder`` as sorted feed paths (``sections/world.rss``)."""
         ...
 
+    def exists(self, path: str) -> bool: ...
+
+    def delete(self, path: str) -> bool:
+        """Remove the file at ``path`` (an archive page or sitemap no longer wanted); True if it was there."""
+        ...
+
 
 def etag(data: bytes) -> str:
     """A strong ETag from the content alone: equal bytes, equal tags, on any machine."""
@@ -71,6 +77,16 @@ class DirectoryFeedStore:
             return []
         return sorted(str(base / e.name) for e in entries if e.is_file())
 
+    def exists(self, path: str) -> bool:
+        return self.file(path).is_file()
+
+    def delete(self, path: str) -> bool:
+        try:
+            self.file(path).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def write(self, path: str, data: bytes, modified: datetime) -> bool:
         target = self.file(path)
         try:
@@ -111,6 +127,12 @@ class MemoryFeedStore:
     def paths(self, folder: str) -> list[str]:
         base = safe_relative(folder)
         return sorted(key for key in self.files if PurePosixPath(key).parent == base)
+
+    def exists(self, path: str) -> bool:
+        return str(safe_relative(path)) in self.files
+
+    def delete(self, path: str) -> bool:
+        return self.files.pop(str(safe_relative(path)), None) is not None
 
     def write(self, path: str, data: bytes, modified: datetime) -> bool:
         key = str(safe_relative(path))

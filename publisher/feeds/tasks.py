@@ -18,12 +18,12 @@ def refresh(app: Services, sections: list[str] | None = None) -> dict[str, Any]:
     periodic refresh). Changed feeds are announced to the WebSub hub by a separate task."""
     with app.stats.timed("feed_build"):  # for /metrics
         result = app.feeds.build_all() if sections is None else app.feeds.refresh(sections)
-    changed = [record.url for record in result.changed]
+    changed = [record.url for record in result.announced]
     if changed and app.settings.websub_hub:
         app.dispatcher.enqueue("feeds.websub_ping", urls=changed)
     if result.errors:
         raise FeedError("; ".join(result.errors))
-    return {"feeds": len(result.records), "changed": len(changed)}
+    return {"feeds": len(result.records), "changed": len(changed), "files": len(result.files)}
 
 
 @task("feeds.websub_ping", queue="feeds", max_retries=8)

@@ -1,4 +1,5 @@
-"""``/feeds/...``: the files of PUBLISHER_FEEDS_DIR, cheap to poll.
+"""``/feeds/...``: the files of PUBLISHER_FEEDS_DIR, cheap to poll; ``/sitemap.xml``,
+``/sitemaps/<name>.xml`` and ``/robots.txt``, written there by the same build, served the same way.
 
 Feed readers poll often and mostly get "nothing changed", so that answer must cost next to nothing:
 each file is read once per version (inode, mtime, size) and kept in memory with its gzip form,
@@ -25,9 +26,13 @@ from starlette.responses import PlainTextResponse, Response
 
 from publisher.errors import FeedError
 from publisher.feeds.catalog import EXTENSIONS, MEDIA_TYPES
+from publisher.feeds.sitemaps import FOLDER as SITEMAP_FOLDER
+from publisher.feeds.sitemaps import INDEX_PATH, ROBOTS_PATH
 from publisher.feeds.store import etag, safe_relative
 
 CONTENT_TYPES = {ext: f"{MEDIA_TYPES[fmt]}; charset=utf-8" for fmt, ext in EXTENSIONS.items()}
+# The sitemaps and robots.txt, written with the feeds into the same folder (feeds/sitemaps.py).
+SITEMAP_TYPES = {"xml": "application/xml; charset=utf-8", "txt": "text/plain; charset=utf-8"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +48,10 @@ class CachedFeed:
 
 
 class FeedFiles:
-    def __init__(self, root: str | Path, max_age: int) -> None:
+    def __init__(self, root: str | Path, max_age: int, content_types: dict[str, str] | None = None) -> None:
         self.root = Path(root)
         self.cache_control = f"public, max-age={max_age}"
+        self.content_types = content_types or CONTENT_TYPES
         self._cache: dict[str, CachedFeed] = {}
 
     def get(self, path: str) -> CachedFeed | None:
@@ -53,7 +59,7 @@ class FeedFiles:
             rel = safe_relative(path)
         except FeedError:
             return None
-        content_type = CONTENT_TYPES.get(PurePosixPath(rel.name).suffix.lstrip("."))
+        content_type = self.content_types.get(PurePosixPath(rel.name).suffix.lstrip("."))
         if content_type is None:
             return None
         file = self.root.joinpath(*rel.parts)
@@ -102,12 +108,15 @@ def _wants_gzip(accept_encoding: str) -> bool:
     return False
 
 
-def _files(request: Request) -> FeedFiles:
+def _files(request: Request, *, sitemaps: bool = False) -> FeedFiles:
     state = request.app.state
-    files = getattr(state, "feed_files", None)
+    attribute = "sitemap_files" if sitemaps else "feed_files"
+    files = getattr(state, attribute, None)
     if files is None:
         settings = state.publisher.settings
-        files = state.feed_files = FeedFiles(settings.feeds_dir, settings.feed_max_age)
+        types = SITEMAP_TYPES if sitemaps else CONTENT_TYPES
+        files = FeedFiles(settings.feeds_dir, settings.feed_max_age, types)
+        setattr(state, attribute, files)
     return files
 
 
@@ -129,10 +138,24 @@ def _not_modified(request: Request, feed: CachedFeed) -> bool:
 
 
 async def serve_feed(request: Request) -> Response:
-    files = _files(request)
-    feed = files.get(request.path_params["path"])
+    return _serve(request, _files(request), request.path_params["path"], "no such feed\n")
+
+
+async def serve_sitemap(request: Request) -> Response:
+    name = request.path_params.get("name")
+    if name is None:
+        path = INDEX_PATH if request.url.path == "/sitemap.xml" else ROBOTS_PATH
+    elif "/" in name or not name.endswith(".xml") or name == "index.xml":
+        return PlainTextResponse("no such sitemap\n", status_code=404)
+    else:
+        path = f"{SITEMAP_FOLDER}/{name}"
+    return _serve(request, _files(request, sitemaps=True), path, "no such sitemap\n")
+
+
+def _serve(request: Request, files: FeedFiles, path: str, missing: str) -> Response:
+    feed = files.get(path)
     if feed is None:
-        return PlainTextResponse("no such feed\n", status_code=404)
+        return PlainTextResponse(missing, status_code=404)
     gzipped = _wants_gzip(request.headers.get("accept-encoding", ""))
     headers = {
         "etag": feed.gzip_etag if gzipped else feed.etag,
@@ -154,3 +177,6 @@ async def serve_feed(request: Request) -> Response:
 
 router = APIRouter()
 router.add_route("/feeds/{path:path}", serve_feed, methods=["GET", "HEAD"], include_in_schema=False)
+router.add_route("/sitemap.xml", serve_sitemap, methods=["GET", "HEAD"], include_in_schema=False)
+router.add_route("/sitemaps/{name}", serve_sitemap, methods=["GET", "HEAD"], include_in_schema=False)
+router.add_route("/robots.txt", serve_sitemap, methods=["GET", "HEAD"], include_in_schema=False)

@@ -1,0 +1,274 @@
+"""Archived feeds (RFC 5005): every live article in one archive page of its month, per feed.
+
+The site feed and each section's feed keep their newest ``PUBLISHER_FEED_ITEMS`` articles and link
+``prev-archive`` to the newest archive page; each page links ``prev-archive`` / ``next-archive``
+to its neighbours and ``current`` to the feed, so a reader away for weeks pages back and misses
+nothing. A page holds the articles published in one UTC month, oldest first split into pages of
+``PAGE_SIZE`` (``2026-11.atom``, then ``2026-11-2.atom`` ...): new articles only ever land on the
+last page of their month, so earlier pages stay as they are. Pages of a month that is over carry
+``<fh:archive/>`` and do not change again (short of a correction or retraction of one of their
+articles); the current month always has a page, empty until its first article, so that every
+finished month has a ``next-archive`` neighbour.
+
+Archives hold every article, thousands per month, so an archive entry is the article's digest —
+its image, Quick Looks and summary, with a link to the Deep Look on its page — not its whole body
+(which would make a month of a busy newsroom hundreds of megabytes, and cost a sanitiser pass per
+article). Entries are written here as strings, each rendered once per build and shared by the
+site's page and its section's, instead of through feedgen's per-feed element trees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from html import escape
+
+from publisher.article import Article, Image
+from publisher.errors import FeedError
+from publisher.feeds.model import Item, exact_utc, rfc3339, utc
+from publisher.feeds.render import atom_summary
+from publisher.text import one_line
+
+PAGE_SIZE = 1000
+ARCHIVE_DIR = "archive"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")  # fmt: skip
+# Characters XML 1.0 forbids; model.py cleans every field, this guards the sanitised body too.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def month_of(value: datetime) -> str:
+    return f"{value.year:04d}-{value.month:02d}"
+
+
+def month_words(month: str) -> str:
+    year, number = month.split("-")
+    return f"{_MONTHS[int(number) - 1]} {year}"
+
+
+def archive_folder(section: str | None) -> str:
+    return ARCHIVE_DIR if section is None else f"{ARCHIVE_DIR}/sections/{section}"
+
+
+def page_name(month: str, number: int) -> str:
+    return month if number == 1 else f"{month}-{number}"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """What placing an article in the archives needs, read without its text (store.archive_rows)."""
+
+    id: int
+    guid: str
+    slug: str
+    title: str
+    section: str
+    section_slug: str
+    published_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    name: str  # 2026-11 or 2026-11-2
+    month: str
+    rows: tuple[Row, ...]  # oldest first
+    closed: bool  # its month is over: an archive document (fh:archive)
+
+
+def plan_pages(rows: Sequence[Row], current_month: str) -> list[Page]:
+    """The pages of one feed's archive, oldest first, from its live articles (oldest first)."""
+    by_month: dict[str, list[Row]] = {}
+    for row in rows:
+        by_month.setdefault(month_of(row.published_at), []).append(row)
+    if rows:
+        by_month.setdefault(current_month, [])
+    pages = []
+    for month in sorted(by_month):
+        chunk = by_month[month]
+        starts = range(0, len(chunk), PAGE_SIZE) if chunk else [0]
+        for number, start in enumerate(starts, 1):
+            rows_here = tuple(chunk[start : start + PAGE_SIZE])
+            pages.append(Page(page_name(month, number), month, rows_here, closed=month < current_month))
+    return pages
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """One archive page as a document: its links and names."""
+
+    title: str
+    subtitle: str
+    self_url: str
+    home_url: str
+    current_url: str
+    prev_url: str | None
+    next_url: str | None
+    language: str
+    author: str
+    updated: datetime
+    closed: bool
+    generator_version: str
+
+    def digest(self, items_key: Sequence[tuple[str, datetime]]) -> str:
+        """What the page's bytes depend on: a page whose digest is unchanged is not rendered again."""
+        h = hashlib.sha256(repr((self, tuple(items_key))).encode())
+        return h.hexdigest()
+
+
+def archive_item(article: Article, link: str) -> Item:
+    """An archive entry's Item: the digest of the article (see the module's docstring)."""
+    if not article.guid or article.published_at is None or article.updated_at is None:
+        raise FeedError(f"article {article.slug!r} is not published (no guid or dates)")
+    parts = []
+    image = None
+    if article.image is not None:
+        image = Image(one_line(article.image.url), one_line(article.image.alt))
+        parts.append(f'<p><img src="{escape(image.url)}" alt="{escape(image.alt)}"></p>')
+    if article.quick_looks:
+        heading = one_line(f"{article.quick_looks_title} Quick Looks")
+        bullets = "".join(f"<li>{escape(one_line(b))}</li>" for b in article.quick_looks)
+        parts.append(f"<h2>{escape(heading)}</h2><ul>{bullets}</ul>")
+    summary = one_line(article.summary)
+    if summary:
+        parts.append(f"<p>{escape(summary)}</p>")
+    parts.append(f'<p><a href="{escape(link)}">Read the Deep Look</a></p>')
+    published = utc(article.published_at)
+    return Item(
+        id=one_line(article.guid), url=link, title=one_line(article.title) or article.slug,
+        summary=summary, content_html="".join(parts), published=published,
+        updated=max(published, exact_utc(article.updated_at)),
+        authors=tuple(a for a in (one_line(name) for name in article.authors) if a),
+        section=one_line(article.section), section_slug=article.section_slug, image=image,
+    )  # fmt: skip
+
+
+def xml_text(value: str) -> str:
+    if _NOT_XML.search(value):  # cleaned upstream (one_line); a guard, not the common path
+        value = _NOT_XML.sub("", value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def xml_attr(value: str) -> str:
+    return xml_text(value).replace('"', "&quot;")
+
+
+def rss_text(value: str) -> str:
+    # Hexadecimal references, as the RSS profile asks (render.rss_references).
+    if _NOT_XML.search(value):
+        value = _NOT_XML.sub("", value)
+    return value.replace("&", "&#x26;").replace("<", "&#x3C;").replace(">", "&gt;")
+
+
+def rss_attr(value: str) -> str:
+    return rss_text(value).replace('"', "&quot;")
+
+
+def atom_entry(item: Item) -> str:
+    parts = [f"  <entry>\n    <id>{xml_text(item.id)}</id>\n    <title>{xml_text(item.title)}</title>\n"
+             f"    <updated>{rfc3339(item.updated)}</updated>\n"]  # fmt: skip
+    for name in item.authors:
+        parts.append(f"    <author>\n      <name>{xml_text(name)}</name>\n    </author>\n")
+    parts.append(f'    <content type="html">{xml_text(item.content_html)}</content>\n'
+                 f'    <link href="{xml_attr(item.url)}" rel="alternate" type="text/html"/>\n')  # fmt: skip
+    if item.summary:
+        summary, kind = atom_summary(item.summary)
+        parts.append(f'    <summary type="{kind}">{xml_text(summary)}</summary>\n')
+    if item.section:
+        parts.append(f'    <category term="{xml_attr(item.section)}"/>\n')
+    parts.append(f"    <published>{rfc3339(item.published)}</published>\n")
+    if item.image is not None:
+        parts.append(_media(item, xml_attr, xml_text))
+    parts.append("  </entry>\n")
+    return "".join(parts)
+
+
+def rss_item(item: Item) -> str:
+    parts = [
+        f"    <item>\n      <title>{rss_text(item.title)}</title>\n      <link>{rss_text(item.url)}</link>\n"
+    ]
+    if item.summary:
+        # HTML by convention, as in the feed (render.render_rss): the summary escaped once as HTML.
+        parts.append(f"      <description>{rss_text(_html_escape(item.summary))}</description>\n")
+    parts.append(f"      <content:encoded>{rss_text(item.content_html)}</content:encoded>\n")
+    for name in item.authors:
+        parts.append(f"      <dc:creator>{rss_text(name)}</dc:creator>\n")
+    parts.append(f'      <guid isPermaLink="false">{rss_text(item.id)}</guid>\n')
+    if item.section:
+        parts.append(f"      <category>{rss_text(item.section)}</category>\n")
+    parts.append(f"      <pubDate>{format_datetime(item.published)}</pubDate>\n")
+    if item.image is not None:
+        parts.append("  " + _media(item, rss_attr, rss_text).replace("\n    ", "\n      "))
+    parts.append("    </item>\n")
+    return "".join(parts)
+
+
+def _media(item: Item, attr, text) -> str:  # type: ignore[no-untyped-def]
+    image = item.image
+    assert image is not None
+    url = attr(image.url)
+    if not image.alt:
+        return f'    <media:content url="{url}" medium="image"/>\n'
+    return (f'    <media:content url="{url}" medium="image">\n'
+            f'      <media:description type="plain">{text(image.alt)}</media:description>\n'
+            "    </media:content>\n")  # fmt: skip
+
+
+def _html_escape(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _links(meta: Meta, element: str, media_type: str, attr: Callable[[str], str]) -> str:
+    pairs = [(meta.self_url, "self"), (meta.current_url, "current"), (meta.prev_url, "prev-archive"),
+             (meta.next_url, "next-archive")]  # fmt: skip
+    indent = "  " if element == "link" else "    "
+    return "".join(
+        f'{indent}<{element} href="{attr(url)}" rel="{rel}" type="{media_type}"/>\n'
+        for url, rel in pairs
+        if url
+    )
+
+
+def atom_page(meta: Meta, entries: Sequence[str]) -> bytes:
+    alternate = f'  <link href="{xml_attr(meta.home_url)}" rel="alternate" type="text/html"/>\n'
+    version = f' version="{xml_attr(meta.generator_version)}"' if meta.generator_version else ""
+    lang = xml_attr(meta.language)
+    head = (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        f'<feed xmlns="{ATOM_NS}" xmlns:fh="{HISTORY_NS}" xmlns:media="{MEDIA_NS}" xml:lang="{lang}">\n'
+        f"  <id>{xml_text(meta.self_url)}</id>\n  <title>{xml_text(meta.title)}</title>\n"
+        f"  <updated>{rfc3339(meta.updated)}</updated>\n"
+        f"  <author>\n    <name>{xml_text(meta.author)}</name>\n  </author>\n"
+        + _links(meta, "link", "application/atom+xml", xml_attr) + alternate
+        + f"  <generator{version}>publisher</generator>\n"
+        f"  <subtitle>{xml_text(meta.subtitle)}</subtitle>\n"
+        + ("  <fh:archive/>\n" if meta.closed else "")
+    )  # fmt: skip
+    return (head + "".join(entries) + "</feed>\n").encode("utf-8")
+
+
+def rss_page(meta: Meta, entries: Sequence[str]) -> bytes:
+    links = _links(meta, "atom:link", "application/rss+xml", rss_attr)
+    version = f" {meta.generator_version}" if meta.generator_version else ""
+    head = (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        f'<rss xmlns:atom="{ATOM_NS}" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        f'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:fh="{HISTORY_NS}" xmlns:media="{MEDIA_NS}" '
+        'version="2.0">\n  <channel>\n'
+        f"    <title>{rss_text(meta.title)}</title>\n    <link>{rss_text(meta.home_url)}</link>\n"
+        f"    <description>{rss_text(meta.subtitle)}</description>\n"
+        + links
+        + "    <docs>http://www.rssboard.org/rss-specification</docs>\n"
+        f"    <generator>publisher{rss_text(version)}</generator>\n"
+        f"    <language>{rss_text(meta.language)}</language>\n"
+        f"    <lastBuildDate>{format_datetime(meta.updated.replace(microsecond=0))}</lastBuildDate>\n"
+        + ("    <fh:archive/>\n" if meta.closed else "")
+    )  # fmt: skip
+    return (head + "".join(entries) + "  </channel>\n</rss>\n").encode("utf-8")
