@@ -45,8 +45,8 @@ def _listing(settings: Settings, title: str, heading: str, feeds: list[FeedSpec]
 def json_ld(settings: Settings, article: Article) -> Markup:
     """The ``NewsArticle`` of schema.org as JSON for the page's ``application/ld+json`` script
     data block: the less-than, greater-than and ampersand signs written as JSON escapes, so no
-    headline can close the element or open a comment. A data block is never run, so the CSP's ``script-src 'none'``
-    leaves it alone."""
+    headline can close the element or open a comment. A data block is never run, so the CSP's
+    ``script-src 'none'`` leaves it alone."""
     url = permalink(settings, article.slug)
     names = [name for name in (one_line(a) for a in article.authors) if name]
     site = one_line(settings.site_title)
