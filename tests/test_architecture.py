@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "publisher"
 # what it uses.
 ENTRY_POINTS = ("cli", "web")
 STATE_OWNER = PACKAGE / "delivery" / "lifecycle.py"
+READER_STATE_OWNER = PACKAGE / "subscribers" / "lifecycle.py"
 
 
 def _modules() -> list[Path]:
@@ -68,3 +69,53 @@ def test_only_the_lifecycle_writes_edition_and_delivery_states() -> None:
     # And the owner's own writes are guarded: every UPDATE it builds names the states it leaves.
     source = STATE_OWNER.read_text(encoding="utf-8")
     assert "_leaves(" in source and "EDITION_MOVES[" in source
+
+
+def _root_name(node: ast.AST) -> str | None:
+    """The name a call chain starts from: ``t`` of ``t.update().where(...).values(...)``, or the
+    table given to ``insert(t)``."""
+    while True:
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) and node.args:  # insert(t)
+                node = node.args[0]
+                continue
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "insert" and node.args:
+                node = node.args[0]  # sqlite.insert(t), postgresql.insert(t)
+                continue
+            node = node.func
+        elif isinstance(node, ast.Attribute):
+            node = node.value
+        elif isinstance(node, ast.Name):
+            return node.id
+        else:
+            return None
+
+
+def test_only_the_reader_lifecycle_writes_a_readers_status() -> None:
+    """No module but ``subscribers/lifecycle.py`` sets ``subscribers.status`` (``.values(status=...)``
+    or ``.values({"status": ...})`` on the table, by whatever name it was imported)."""
+    writers = []
+    for path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tables = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "publisher.db.schema"
+            for alias in node.names
+            if alias.name == "subscribers"
+        }
+        if not tables or path == READER_STATE_OWNER:
+            continue
+        for node in ast.walk(tree):
+            if _writes_a_status(node) and _root_name(node.func.value) in tables:  # type: ignore[attr-defined]
+                writers.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert writers == []
+    # The owner's writes are guarded by the moves' table and each records its event.
+    source = READER_STATE_OWNER.read_text(encoding="utf-8")
+    assert "_leaves(" in source and "MOVES[" in source and "record(" in source
+
+
+def test_the_reader_check_sees_a_write() -> None:
+    tree = ast.parse("t.update().where(t.c.id == 1).values(status='active')")
+    [call] = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _writes_a_status(n)]
+    assert _root_name(call.func.value) == "t"  # type: ignore[attr-defined]

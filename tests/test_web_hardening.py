@@ -331,6 +331,7 @@ HINTS = {
     "path": ["%00index.rss", "index.rss", "sections/world.rss", "../../etc/passwd", "a" * 300 + ".rss"],
     "token": ["1.abc", "99999999999999999999999.x", "%ff.%fe", "-1.a", ""],
     "slug": ["%00", "..", "a" * 300],
+    "email": ["ana@example.org", "%00@x", "a" * 300, "nobody@example.org", "@"],
 }
 _anything = st.one_of(st.text(max_size=30), st.sampled_from(["..", "%00", "%ff%fe", "a" * 300, "-1"]))
 
@@ -362,7 +363,8 @@ def _json_nest(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 _json_value = st.recursive(_json_leaf, _json_nest, max_leaves=8)
 _field_names = st.sampled_from(["name", "at", "days", "timezone", "sections", "window_hours", "edition",
                                 "every_minutes", "paused", "date", "to", "delay_minutes", "addresses",
-                                "title", "section", "published_at", "slug"])  # fmt: skip
+                                "title", "section", "published_at", "slug", "email", "confirmed",
+                                "reason", "hour", "status", "q", "cursor"])  # fmt: skip
 _body = st.one_of(
     st.none(),
     st.binary(max_size=200),
@@ -386,6 +388,9 @@ PAGES = [
     ("GET", "/articles/{slug}"), ("GET", "/sections/{slug}"), ("GET", "/editions/{name}/{day}"),
     ("GET", "/unsubscribe/{token}"), ("POST", "/unsubscribe/{token}"),
     ("GET", "/preferences/{token}"), ("POST", "/preferences/{token}"),
+    ("GET", "/preferences/{token}/data"), ("GET", "/preferences/{token}/delete"),
+    ("POST", "/preferences/{token}/delete"), ("GET", "/subscribe"), ("POST", "/subscribe"),
+    ("GET", "/confirm/{token}"), ("POST", "/confirm/{token}"), ("GET", "/static/subscribe.js"),
     ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/static/docs/{name}"),
     ("GET", "/{slug}"), ("DELETE", "/{slug}"),
 ]  # fmt: skip
@@ -394,7 +399,7 @@ PAGES = [
 def _routes(client: TestClient) -> list[tuple[str, str]]:
     spec = client.get("/openapi.json").json()
     api = sorted((m.upper(), path) for path, ops in spec["paths"].items() for m in ops)
-    assert len(api) >= 15
+    assert len(api) >= 19
     return PAGES + api
 
 
@@ -403,7 +408,8 @@ def _routes(client: TestClient) -> list[tuple[str, str]]:
 def test_no_route_answers_500_to_anything(client: TestClient, data: Any) -> None:
     method, template = data.draw(st.sampled_from(_routes(client)))
     path = _fill(template, data)
-    query = data.draw(st.dictionaries(st.sampled_from(["days", "format", "v", "x"]), _anything, max_size=2))
+    query = data.draw(st.dictionaries(st.sampled_from(["days", "format", "v", "x", "status", "q", "cursor"]),
+                                      _anything, max_size=2))  # fmt: skip
     headers = data.draw(_headers)
     if data.draw(st.booleans()):
         headers["Authorization"] = AUTH["Authorization"]

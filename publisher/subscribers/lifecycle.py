@@ -279,7 +279,8 @@ class SubscriberLifecycle:
         old = sa.func.coalesce(t.c.confirm_sent_at, t.c.created_at) < now - timedelta(days=days)
         pending = t.c.status == str(Status.PENDING)
         with self.db.begin() as conn:
-            deleted = conn.execute(t.delete().where(pending, old, t.c.confirmed_at.is_(None))).rowcount
+            never_a_reader = sa.and_(t.c.confirmed_at.is_(None), t.c.unsubscribed_at.is_(None))
+            deleted = conn.execute(t.delete().where(pending, old, never_a_reader)).rowcount
             back = conn.execute(
                 t.update().where(_leaves(Move.UNSUBSCRIBE), pending, old).values(status=_to(Move.UNSUBSCRIBE))
                 .returning(t.c.id)

@@ -98,7 +98,7 @@ class SubscriberStore:
             return sorted(((z, h) for z, h in conn.execute(query)), key=lambda p: (p[0], p[1] or ""))
 
     def events(self, subscriber_id: int) -> list[dict[str, Any]]:
-        query = sa.select(ev).where(ev.c.subscriber_id == subscriber_id).order_by(ev.c.at, ev.c.id)
+        query = sa.select(ev).where(ev.c.subscriber_id == subscriber_id).order_by(ev.c.id)
         with self.db.connect() as conn:
             return [{"at": iso_utc(r.at), "kind": r.kind, "source": r.source, "detail": r.detail}
                     for r in conn.execute(query)]  # fmt: skip
