@@ -42,6 +42,7 @@ from publisher.delivery.states import (
 from publisher.errors import NotFoundError
 
 CLAIM_CHUNK = 10_000
+ANALYZE_AFTER = 10_000  # rows added by one fill
 LEASE_RESEND = "lease expired while sending: sent again"
 LEASE_SKIP = "lease expired while sending: not sent again (policy skip)"
 CANCELLED = "edition cancelled"
@@ -206,7 +207,13 @@ class Lifecycle:
         ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
         with self.db.begin() as conn:
             # SQLAlchemy reports an INSERT ... SELECT's rowcount only when asked to.
-            return conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+            added = conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+        if added >= ANALYZE_AFTER and not self.db.is_sqlite:
+            # Statistics now, not when autovacuum gets round to it: the sweep's claims and the
+            # status reads are planned right after a fill of the whole list.
+            with self.db.begin() as conn:
+                conn.execute(sa.text("ANALYZE deliveries"))
+        return added
 
     def queue_pending(self, edition_id: int, now: datetime | None = None) -> list[int]:
         """pending → queued for the edition's due rows, while it is live; returns their ids (each to
@@ -251,9 +258,12 @@ class Lifecycle:
                 else:
                     locked = due.with_for_update(skip_locked=True).scalar_subquery()
                     chosen = d.c.id == sa.any_(sa.func.array(locked))
+                # The edition's state as a constant subquery, not a join: the planner then takes
+                # the chunk's ids from the primary key even before the table has statistics.
+                still_live = sa.exists().where(e.c.id == edition_id, e.c.status.in_(sorted(LIVE)))
                 stmt = (
                     d.update()
-                    .where(chosen, _leaves(RowMove.QUEUE), _edition_in(LIVE))
+                    .where(chosen, _leaves(RowMove.QUEUE), still_live)
                     .values(status=_to(RowMove.QUEUE), claimed_at=now)
                     .returning(d.c.id)
                 )
