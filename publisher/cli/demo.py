@@ -106,16 +106,65 @@ def step_schedule(demo: App, _examples: Path) -> bool:
     schedule = demo.schedules.add(edition_schedule("morning", at="07:00"))
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     click.secho("Schedule the Morning Edition at 07:00 in each subscriber's time zone", bold=True)
-    for zone in demo.subscribers.active_zones():
-        due = schedule.due_for_zone(tomorrow, zone).to_json()
-        click.echo(f"   {zone:<22} {due['local']}  =  {due['utc']}")
+    from publisher.schedule.clock import due_time, parse_hhmm
+
+    for zone, hour in demo.subscribers.active_slots():
+        if hour is None:
+            due = schedule.due_for_zone(tomorrow, zone).to_json()
+        else:  # a reader who chose their own hour
+            due = due_time(tomorrow, parse_hhmm(hour), zone).to_json()
+        click.echo(f"   {zone:<22} {due['local']}  =  {due['utc']}{'  (own hour)' if hour else ''}")
     click.echo("   `publisher run` sweeps every minute and sends each zone its edition when due")
     return True
 
 
+def step_signup(demo: App, _examples: Path) -> bool:
+    """A reader signs up on /subscribe and confirms with the link from their email, through the web
+    app itself (in-process), the emails landing in the outbox."""
+    import email
+    import email.policy
+    import re
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+    from publisher.web import create_app
+
+    address = "nima.sherpa@example.org"
+    click.secho(f"Sign up {address} on /subscribe and confirm (double opt-in)", bold=True)
+    outbox = Path(demo.settings.outbox_dir) / "new"
+    before = set(outbox.iterdir()) if outbox.is_dir() else set()
+    with TestClient(create_app(demo)) as web:
+        answer = web.post("/subscribe", data={"email": address, "name": "Nima", "timezone": "Asia/Kathmandu",
+                                              "hour": "06:30", "section": "World"})  # fmt: skip
+        click.echo(f"   POST /subscribe -> {answer.status_code}, the page every address gets: "
+                   f"{'Check your inbox' in answer.text and 'Check your inbox'}")  # fmt: skip
+        new = sorted(set(outbox.iterdir()) - before, key=lambda p: p.stat().st_mtime)
+        if len(new) != 1:
+            return False
+        message = email.message_from_bytes(new[0].read_bytes(), policy=email.policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        link = re.search(r"https?://\S+/confirm/(\S+)", str(body.get_content()) if body else "")
+        if link is None:
+            return False
+        click.echo(f"   email: {message['Subject']!r}  ->  {new[0]}")
+        reader = demo.subscribers.find(address)
+        click.echo(f"   {address} is {reader.status if reader else 'missing'}; GET /confirm/... shows a button "
+                   f"({web.get(f'/confirm/{link.group(1)}').status_code}), changes nothing")  # fmt: skip
+        web.post(f"/confirm/{link.group(1)}")
+    reader = demo.subscribers.find(address)
+    click.echo(f"   POST /confirm/... -> {address} is {reader.status if reader else 'missing'}, "
+               f"editions at {reader.send_time if reader else '?'} in {reader.timezone if reader else '?'}")  # fmt: skip
+    welcome = sorted(set(outbox.iterdir()) - before, key=lambda p: p.stat().st_mtime)[-1]
+    subject = email.message_from_bytes(welcome.read_bytes(), policy=email.policy.default)["Subject"]
+    click.echo(f"   email: {subject!r}  ->  {welcome}")
+    return reader is not None and reader.status == "active"
+
+
 # The pipeline, in order; each step prints what it did and returns False on failure.
 STEPS: list[Callable[[App, Path], bool]] = [
-    step_ingest, step_feeds, step_edition_preview, step_deliver, step_schedule,
+    step_ingest, step_feeds, step_edition_preview, step_deliver, step_signup, step_schedule,
 ]  # fmt: skip
 
 
