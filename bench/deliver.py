@@ -1,18 +1,24 @@
 """Delivery speed, end to end: PostgreSQL + Redis + 2 worker processes + DKIM, into Postfix's
-smtp-sink on 127.0.0.1; and, in the same run, the ceiling: a bare smtplib loop pushing one
-pre-built message of the same size over one connection to the same sink.
+smtp-sink on 127.0.0.1; and, in the same run, two ceilings: a bare smtplib loop pushing one
+pre-built message of the same size over one connection to the same sink (``ceiling_rate``), and
+four such loops at once, in four processes (``ceiling_parallel_rate``).
 
-Targets (issue 5), for 100,000 subscribers: end to end >= 50% of the ceiling's rate; ledger fill
->= 50,000 rows/s; peak worker RSS < 200 MB.
+Targets (issue 14), for 100,000 subscribers: end to end >= 1.0x the one-connection ceiling
+(``ratio``), also reported against the four-connection one (``ratio_parallel``); ledger fill
+>= 50,000 rows/s; peak worker RSS < 150 MB.
+``--profile`` adds what the workers reported per batch: microseconds per message sent spent on
+rendering, DKIM, SMTP (handing over, reading replies) and waiting for the ledger.
 Needs: smtp-sink (Debian ``postfix``), Redis and PostgreSQL on 127.0.0.1, openssl.
-Usage: python bench/deliver.py --subscribers N [--json]
+Usage: python bench/deliver.py --subscribers N [--json] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -47,6 +53,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--ceiling-messages", type=int, default=20_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="microseconds per message in each phase")
     args = parser.parse_args()
     if not Path(SMTP_SINK).exists():
         sys.exit("smtp-sink not found: apt-get install -y postfix")
@@ -89,19 +96,28 @@ def main() -> None:
         ceiling_n = min(args.ceiling_messages, args.subscribers)
         ceiling_s = _ceiling(services.smtp_port, sample, ceiling_n)
         log(f"ceiling: {ceiling_n} messages of {len(sample):,} bytes in {ceiling_s:.1f} s")
+        parallel_s = _parallel_ceiling(services.smtp_port, sample, ceiling_n, connections=4)
+        log(f"ceiling, 4 connections: {ceiling_n} messages in {parallel_s:.1f} s")
         app.close()
+        profile = services.profile()
 
     rate = args.subscribers / seconds
     ceiling_rate = ceiling_n / ceiling_s
-    result = {
+    parallel_rate = ceiling_n / parallel_s
+    result: dict[str, object] = {
         "messages": args.subscribers,
         "seconds": round(seconds, 2),
         "rate": round(rate, 1),
         "ceiling_rate": round(ceiling_rate, 1),
         "ratio": round(rate / ceiling_rate, 3),
+        "ceiling_parallel_rate": round(parallel_rate, 1),
+        "ratio_parallel": round(rate / parallel_rate, 3),
         "ledger_fill_s": round(fill_s, 3),
         "peak_worker_rss_mb": round(sampler.peak_mb, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+    if args.profile:
+        result["us_per_message"] = profile
     if args.json:
         print(json.dumps(result))
     else:
@@ -123,14 +139,23 @@ def _one_message(app: App, edition_id: int) -> bytes:
     return sender.build(row, sender.message_id(row))
 
 
-def _ceiling(port: int, message: bytes, count: int) -> float:
+def _ceiling(port: int, message: bytes, count: int, first: int = 0) -> float:
     conn = smtplib.SMTP("127.0.0.1", port)
     started = time.perf_counter()
-    for i in range(count):
+    for i in range(first, first + count):
         conn.sendmail("editions@news.example.com", [f"reader{i}@example.org"], message)
     seconds = time.perf_counter() - started
     conn.quit()
     return seconds
+
+
+def _parallel_ceiling(port: int, message: bytes, count: int, connections: int) -> float:
+    """``count`` messages over ``connections`` bare loops in as many processes, all at once."""
+    share = count // connections
+    with multiprocessing.get_context("fork").Pool(connections) as pool:
+        started = time.perf_counter()
+        pool.starmap(_ceiling, [(port, message, share, n * share) for n in range(connections)])
+        return (time.perf_counter() - started) * count / (share * connections)
 
 
 class _Services:
@@ -142,6 +167,7 @@ class _Services:
         self.db_name = f"bench_deliver_{uuid.uuid4().hex[:8]}"
         self.prefix = f"bench-{uuid.uuid4().hex[:8]}:"
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.batch_lines: list[str] = []
 
     def __enter__(self) -> _Services:
         self.sink = subprocess.Popen([SMTP_SINK, "-u", "postfix", f"127.0.0.1:{self.smtp_port}", "256"])
@@ -184,8 +210,28 @@ class _Services:
                 break
             if time.monotonic() > deadline:
                 sys.exit("the worker did not start")
-        threading.Thread(target=lambda: [None for _ in worker.stderr], daemon=True).start()  # type: ignore[union-attr]
+        threading.Thread(target=self._read_log, args=(worker,), daemon=True).start()
         return [worker]
+
+    def _read_log(self, worker: subprocess.Popen[bytes]) -> None:
+        assert worker.stderr is not None
+        for line in worker.stderr:
+            if b"us per message:" in line:
+                self.batch_lines.append(line.decode("utf-8", "replace"))
+
+    def profile(self) -> dict[str, float]:
+        """Microseconds per message sent in each phase, over every batch the workers logged."""
+        sent, totals = 0, {}
+        for line in self.batch_lines:
+            found = re.search(r": (\d+) sent; us per message: (.*)$", line.strip())
+            if not found:
+                continue
+            n = int(found.group(1))
+            sent += n
+            for pair in found.group(2).split():
+                name, value = pair.split("=")
+                totals[name] = totals.get(name, 0.0) + float(value) * n
+        return {name: round(total / sent, 1) for name, total in totals.items()} if sent else {}
 
     def __exit__(self, *exc: object) -> None:
         for process in self.processes:

@@ -1,5 +1,7 @@
 """A real SMTP server on loopback (aiosmtpd) that records what it accepts, and can misbehave:
-answer 451 at random, 550 for chosen addresses at RCPT, and drop connections at random."""
+answer 451 at random, 550 for chosen addresses at RCPT, and drop connections at random. It offers
+ESMTP PIPELINING unless told not to (aiosmtpd reads commands strictly in order, which is all
+pipelining asks of a server), so the senders' pipelined path is what the tests exercise."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import random
 import socket
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
@@ -18,12 +21,21 @@ class Recorder:
     drop_rate: float = 0.0  # connection closed instead of a reply to DATA
     bounce: frozenset[str] = frozenset()  # 550 at RCPT
     seed: int = 5
+    pipelining: bool = True
+    # Called with each accepted message before the server answers it (the sender waits meanwhile).
+    on_accept: Callable[[str, bytes], None] | None = None
     messages: list[tuple[str, bytes]] = field(default_factory=list)
     replies: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]  # noqa: N802
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]  # noqa: N802
         if address in self.bounce:
@@ -43,6 +55,8 @@ class Recorder:
             return "451 4.3.0 try again later"
         with self._lock:
             for rcpt in envelope.rcpt_tos:
+                if self.on_accept is not None:
+                    self.on_accept(rcpt, envelope.content)
                 self.messages.append((rcpt, envelope.content))
         self.replies["250"] += 1
         return "250 OK"

@@ -193,3 +193,37 @@ def test_edition_send_cli_prints_the_id_and_waits(make_settings, monkeypatch) ->
     assert len(mailbox.Maildir(str(settings.outbox_dir), create=False)) == 4
     again = CliRunner().invoke(main, ["edition", "send", "--date", day])
     assert again.stdout == f"{edition_id}\n" and "0 messages queued" in again.stderr
+
+
+def test_sent_but_not_recorded_never_exceeds_the_bound(make_settings, monkeypatch) -> None:
+    """With the ledger's commits slowed down, the sender waits for them instead of running ahead:
+    when the server accepts a message, at most UNRECORDED_BOUND of the messages it has accepted
+    are not yet recorded as sent — and the bound is reached, so it is what holds the sender."""
+    from publisher.delivery.lifecycle import Lifecycle
+    from publisher.delivery.send import UNRECORDED_BOUND
+
+    recorder = Recorder()
+    with SmtpServer(recorder) as server:
+        app = App(make_settings(smtp_url=server.url))
+        n = 4 * UNRECORDED_BOUND + 3
+        edition_id = seed(app, n)
+        in_doubt: list[int] = []
+
+        def on_accept(_rcpt: str, _content: bytes) -> None:
+            with app.db.connect() as conn:
+                query = sa.select(sa.func.count()).where(deliveries.c.status == "sent")
+                recorded = conn.execute(query).scalar_one()
+            in_doubt.append(len(recorder.messages) + 1 - recorded)
+
+        recorder.on_accept = on_accept
+        slow = Lifecycle.mark_sent_many
+
+        def slow_records(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            time.sleep(0.05)
+            return slow(self, *args, **kwargs)
+
+        monkeypatch.setattr(Lifecycle, "mark_sent_many", slow_records)
+        app.delivery.start(edition_id)
+        app.close()
+    assert recorder.counts() == {reader(i): 1 for i in range(n)}
+    assert max(in_doubt) == UNRECORDED_BOUND

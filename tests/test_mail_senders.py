@@ -190,3 +190,53 @@ def test_starttls_and_smtps_with_login(tls_context, mode: str) -> None:
     finally:
         controller.stop()
     assert recorder.messages == [("ann@example.com", MESSAGE)]
+
+
+def _outcomes(found: list) -> dict[str, str]:  # type: ignore[type-arg]
+    return {t: "ok" if error is None else f"{type(error).__name__} {error.code}" for t, error in found}
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_submit_pipelines_and_reports_each_message(pipelining: bool) -> None:
+    recorder = Recorder(bounce=frozenset({"gone@example.com"}), pipelining=pipelining)
+    rcpts = ["ann@example.com", "gone@example.com", "bob@example.com", "cy@example.com"]
+    with SmtpServer(recorder) as server:
+        mailer = SmtpMailer.from_url(server.url, timeout=5)
+        found = []
+        for n, rcpt in enumerate(rcpts):
+            ahead = rcpts[n + 1] if n + 1 < len(rcpts) else None
+            found += mailer.submit(rcpt, "bounces@news.example.com", [rcpt], MESSAGE, ahead=ahead)
+            assert mailer.in_flight <= 1
+        assert "pipelining" in mailer._conn.esmtp_features if pipelining else True  # type: ignore[union-attr]
+        found += mailer.collect()
+        assert mailer.in_flight == 0
+        # A message that is not the one announced ahead: sent all the same, on a new session.
+        sender = "bounces@news.example.com"
+        found += mailer.submit("dee", sender, ["dee@example.com"], MESSAGE, ahead="x@example.com")
+        found += mailer.submit("eve", sender, ["eve@example.com"], MESSAGE)
+        found += mailer.collect()
+        # The server drops the connection: what was in flight is transient, the next one reconnects.
+        recorder.drop_rate = 1.0
+        found += mailer.submit("fay", "bounces@news.example.com", ["fay@example.com"], MESSAGE)
+        found += mailer.collect()
+        recorder.drop_rate = 0.0
+        found += mailer.submit("gus", "bounces@news.example.com", ["gus@example.com"], MESSAGE)
+        found += mailer.collect()
+        mailer.close()
+    assert _outcomes(found) == {
+        "ann@example.com": "ok", "gone@example.com": "PermanentDeliveryError 550", "bob@example.com": "ok",
+        "cy@example.com": "ok", "dee": "ok", "eve": "ok", "fay": "TransientDeliveryError None", "gus": "ok",
+    }  # fmt: skip
+    assert len(found) == 8
+    assert [rcpt for rcpt, _ in recorder.messages] == [
+        "ann@example.com", "bob@example.com", "cy@example.com", "dee@example.com", "eve@example.com",
+        "gus@example.com",
+    ]  # fmt: skip
+    assert all(message == MESSAGE for _, message in recorder.messages)
+
+
+def test_ssl_contexts_are_made_once() -> None:
+    from publisher.mail import smtp
+
+    assert smtp._ssl_context(False) is smtp._ssl_context(False)
+    assert smtp._ssl_context(True) is not smtp._ssl_context(False)

@@ -3,6 +3,17 @@
 Per row: claim it (queued → sending; a row someone else has, or whose subscriber left, is passed
 over), fill the compiled edition for the reader, DKIM-sign, wait for the rate limit, send, record.
 
+- The claim of a row commits on a ledger thread while this one renders and signs the message of
+  the row before it: a row is claimed at most one message before its turn, so a batch holds at
+  most two rows claimed and not yet handed over (and those waiting to retry).
+- With ESMTP PIPELINING the server's reply to a message is read while the next one is built
+  (``publisher.mail.smtp``); at most one message is in flight on the connection.
+- Sends are recorded in groups, one durable commit each, on a second ledger thread, as soon as
+  the previous group has committed. At most ``UNRECORDED_BOUND`` messages per batch (so per
+  worker process) are ever handed to the server and not yet recorded as sent: before a message's
+  content is written, the sender waits for the ledger (or the server's reply) until fewer than
+  that many are in doubt. A worker killed at any moment therefore leaves at most that many rows
+  that went out and are sent again when their lease runs out (policy ``resend``).
 - 4xx and dropped connections: the row is tried again after an exponential, jittered delay, up to
   ``smtp_retries`` times, meanwhile the batch goes on with other rows; the lease is renewed at
   each attempt and no delay is longer than half a lease. Retries used up → failed, with the reply.
@@ -16,6 +27,7 @@ over), fill the compiled edition for the reader, DKIM-sign, wait for the rate li
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import hmac
@@ -23,9 +35,10 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from publisher.delivery.ledger import BatchRow
@@ -35,13 +48,19 @@ from publisher.edition.compile import CompiledEditions
 from publisher.edition.personalize import Recipient
 from publisher.errors import PermanentDeliveryError, TransientDeliveryError
 from publisher.mail.dkim import DkimSigner
-from publisher.mail.mailer import Mailer, ServerUnreachableError
+from publisher.mail.mailer import Mailer, Outcome, ServerUnreachableError, submitter
 from publisher.mail.message import render_parts
 from publisher.settings import Settings
 from publisher.subscribers.store import SubscriberStore
 from publisher.unsubscribe import preferences_url, unsubscribe_url
 
 log = logging.getLogger(__name__)
+
+# The most messages one batch (one worker process) has handed to the mail server and not yet
+# recorded as sent. A commit that waits for the disk takes milliseconds; this many sends cover
+# one commit in progress and the group gathering behind it.
+UNRECORDED_BOUND = 8
+PHASES = ("render", "dkim", "smtp", "ledger")
 
 
 @dataclass
@@ -54,8 +73,10 @@ class BatchResult:
     retries: int = 0
     unreachable: str = ""  # the mail server could not be reached: the batch stopped
     halted: str = ""  # publisher's own fault: the batch stopped, the edition is to be halted
+    # Seconds this batch's thread spent in each phase (the ledger: waiting for it).
+    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
-    def to_json(self) -> dict[str, int | str]:
+    def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
 
 
@@ -66,6 +87,58 @@ class _Attempt:
     row: BatchRow = field(compare=False)
     retry: int = field(default=0, compare=False)
     message: bytes | None = field(default=None, compare=False)
+    message_id: str = field(default="", compare=False)
+    claim: Future[Claim] | None = field(default=None, compare=False)
+
+
+class _Records:
+    """Sends accepted by the server, recorded in groups on a thread of their own: one group
+    commits while the next gathers."""
+
+    def __init__(self, lifecycle: Lifecycle, conn: Connection | None) -> None:
+        self.lifecycle = lifecycle
+        self.conn = conn
+        self.gathering: list[tuple[int, str]] = []
+        self.committing: Future[None] | None = None
+        self.committing_count = 0
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="records")
+
+    @property
+    def unrecorded(self) -> int:
+        return len(self.gathering) + self.committing_count
+
+    def add(self, row_id: int, message_id: str) -> None:
+        self.gathering.append((row_id, message_id))
+        self.poll()
+
+    def poll(self) -> None:
+        """Start the next group if the previous one has committed."""
+        if self.committing is not None:
+            if not self.committing.done():
+                return
+            self.wait()
+        if self.gathering:
+            group, self.gathering = self.gathering, []
+            self.committing = self._thread.submit(self.lifecycle.mark_sent_many, group, conn=self.conn)
+            self.committing_count = len(group)
+
+    def wait(self) -> None:
+        """Until the group being committed has committed (its error, if any, raised here)."""
+        if self.committing is not None:
+            committing, self.committing = self.committing, None
+            try:
+                committing.result()
+            finally:
+                self.committing_count = 0
+
+    def flush(self) -> None:
+        self.poll()
+        self.wait()
+        self.poll()
+        self.wait()
+
+    def close(self) -> None:
+        self._thread.shutdown()
 
 
 class BatchSender:
@@ -82,6 +155,7 @@ class BatchSender:
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         conn: Connection | None = None,
+        records_conn: Connection | None = None,
     ) -> None:
         self.settings = settings
         self.lifecycle = lifecycle
@@ -92,106 +166,199 @@ class BatchSender:
         self.limiter = limiter
         self.sleep = sleep
         self.conn = conn
+        self.records_conn = records_conn
         self.signing_key = signing_key
         self.envelope_from = settings.envelope_from
         self.max_delay = max(0.0, settings.delivery_lease / 2)
 
     def send(self, rows: Sequence[BatchRow]) -> BatchResult:
-        result = BatchResult()
-        heap = [_Attempt(0.0, i, row) for i, row in enumerate(rows)]
-        seq = len(heap)
-        # The last row sent, not yet recorded: recorded with the next claim (one commit per message)
-        # or before anything else touches the ledger. At most this one row is sent-but-unrecorded.
-        self._unrecorded: tuple[int, str] | None = None
-        # The ledger's writes of a batch run on one thread of their own: the claim of a row (and the
-        # record of the previous one) commits while this thread renders and signs the row's message.
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+        result = self._result = BatchResult()
+        self._timings = result.timings
+        self._heap = [_Attempt(0.0, i, row) for i, row in enumerate(rows)]
+        self._seq = len(self._heap)
+        self._submitter = submitter(self.mailer)
+        self._records = _Records(self.lifecycle, self.records_conn)
+        # Claims commit on a thread of their own while this one renders and signs the message.
+        self._claims = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claims")
         try:
-            while heap:
-                attempt = heapq.heappop(heap)
-                wait = attempt.due - time.monotonic()
-                if wait > 0:
-                    self._record_sent()
-                    self.sleep(wait)
-                row = attempt.row
-                message_id = self.message_id(row)
-                build_error: Exception | None = None
-                if attempt.retry == 0:
-                    claiming = self._db.submit(
-                        self.lifecycle.claim, row.id, sent=self._unrecorded, conn=self.conn
-                    )
-                    self._unrecorded = None
-                    try:
-                        attempt.message = self.build(row, message_id)
-                    except Exception as exc:  # reported below, once the row is ours
-                        build_error = exc
-                    claim = claiming.result()
-                    if claim is Claim.SKIPPED:
-                        result.skipped += 1
-                        continue
-                    if claim is Claim.TAKEN:
-                        result.taken += 1
-                        continue
+            while self._heap:
+                attempt = heapq.heappop(self._heap)
                 try:
-                    if build_error is not None:
-                        raise build_error
-                    if attempt.message is None:
-                        attempt.message = self.build(row, message_id)
-                    if self.limiter is not None:
-                        self.limiter.acquire()
-                    self.mailer.send(self.envelope_from, [row.email], attempt.message)
-                except TransientDeliveryError as exc:
-                    self._record_sent()
-                    if attempt.retry < self.settings.smtp_retries:
-                        self.lifecycle.note_retry(row.id, str(exc))
-                        seq += 1
-                        due = time.monotonic() + self.delay(attempt.retry)
-                        heapq.heappush(heap, _Attempt(due, seq, row, attempt.retry + 1, attempt.message))
-                        result.retries += 1
-                    elif isinstance(exc, ServerUnreachableError):
-                        # Stop here: every row not yet sent goes back to 'queued', none is failed.
-                        result.unreachable = str(exc)
-                        result.released += self._release_held(row, heap, str(exc))
-                        return result
-                    else:
-                        self.lifecycle.mark_failed(row.id, str(exc))
-                        result.failed += 1
-                except PermanentDeliveryError as exc:
-                    self._record_sent()
-                    self.lifecycle.mark_failed(row.id, str(exc))
-                    if exc.bounce:
-                        self.subscribers.mark_bounced(row.subscriber_id, str(exc))
-                    result.failed += 1
+                    self._attempt(attempt)
+                except (_Stop, sa.exc.DBAPIError):
+                    raise  # the batch stops without halting the edition
                 except Exception as exc:
                     # Our own fault, not the reader's nor the server's: fail nobody for it.
-                    self._record_sent()
-                    log.exception("delivery %s: cannot send, the batch stops", row.id)
+                    log.exception("delivery %s: cannot send, the batch stops", attempt.row.id)
                     result.halted = f"{type(exc).__name__}: {exc}"
-                    result.released += self._release_held(row, heap, f"not sent: {result.halted}")
+                    self._stop(attempt, f"not sent: {result.halted}")
                     return result
-                else:
-                    self._record_sent()
-                    self._unrecorded = (row.id, message_id)
-                    result.sent += 1
+            self._settle()
+        except _Stop:
+            return result
         finally:
-            self._record_sent()
-            self._db.shutdown()
+            self._claims.shutdown()
+            try:
+                self._records.flush()
+            finally:
+                self._records.close()
         return result
 
-    def _release_held(self, row: BatchRow, heap: list[_Attempt], reason: str) -> int:
-        """Give back the rows this batch holds ('sending': this one and those waiting to retry);
-        the rows it has not claimed yet are still 'queued'."""
-        held = [row.id, *(waiting.row.id for waiting in heap if waiting.retry > 0)]
-        for row_id in held:
-            self.lifecycle.release(row_id, reason)
-        return len(held)
+    def _attempt(self, attempt: _Attempt) -> None:
+        clock = time.perf_counter
+        if attempt.due - time.monotonic() > 0:
+            # Idle until a retry is due: first settle what is in flight and record it.
+            self._settle()
+            wait = attempt.due - time.monotonic()
+            if wait > 0:
+                self.sleep(wait)
+        row = attempt.row
+        if attempt.retry == 0:
+            attempt.message_id = self.message_id(row)
+            self._claim(attempt)
+            # The next row's claim commits while this row's message is built and handed over.
+            following = self._next()
+            if following is not None and following.retry == 0:
+                self._claim(following)
+            build_error: Exception | None = None
+            try:
+                attempt.message = self.build(row, attempt.message_id)
+            except Exception as exc:  # raised below, once the row is ours
+                build_error = exc
+            started = clock()
+            assert attempt.claim is not None
+            claim = attempt.claim.result()
+            self._timings["ledger"] += clock() - started
+            if claim is Claim.SKIPPED:
+                self._result.skipped += 1
+                return
+            if claim is Claim.TAKEN:
+                self._result.taken += 1
+                return
+            if build_error is not None:
+                raise build_error
+        if attempt.message is None:
+            attempt.message = self.build(row, attempt.message_id)
+        if self.limiter is not None:
+            self.limiter.acquire()
+        self._make_room()
+        # The next message's envelope goes out behind this one's content when that row is surely
+        # ours and next, so the server has answered it by the time its content is ready.
+        following = self._next()
+        ahead = None
+        if following is not None and (following.retry > 0 or self._claimed(following)):
+            ahead = following.row.email
+        started = clock()
+        outcomes = self._submitter.submit(attempt, self.envelope_from, [row.email], attempt.message,
+                                          ahead=ahead)  # fmt: skip
+        self._timings["smtp"] += clock() - started
+        self._handle(outcomes)
 
-    def _record_sent(self) -> None:
-        if self._unrecorded is not None:
-            self._db.submit(self.lifecycle.mark_sent, *self._unrecorded, conn=self.conn).result()
-            self._unrecorded = None
+    def _claim(self, attempt: _Attempt) -> None:
+        if attempt.claim is None:
+            attempt.claim = self._claims.submit(self.lifecycle.claim, attempt.row.id, conn=self.conn)
+
+    def _next(self) -> _Attempt | None:
+        """The attempt the loop takes next, if it is due now."""
+        if self._heap and self._heap[0].due <= time.monotonic():
+            return self._heap[0]
+        return None
+
+    @staticmethod
+    def _claimed(attempt: _Attempt) -> bool:
+        claim = attempt.claim
+        return (
+            claim is not None
+            and claim.done()
+            and claim.exception() is None
+            and claim.result() is Claim.CLAIMED
+        )
+
+    def _handle(self, outcomes: list[Outcome]) -> None:
+        """What became of messages handed over: record, retry, fail; ``_Stop`` when the server
+        cannot be reached."""
+        result = self._result
+        unreachable: tuple[_Attempt, str] | None = None
+        for attempt, error in outcomes:
+            row = attempt.row
+            if error is None:
+                self._records.add(row.id, attempt.message_id)
+                result.sent += 1
+            elif isinstance(error, TransientDeliveryError):
+                if attempt.retry < self.settings.smtp_retries:
+                    self.lifecycle.note_retry(row.id, str(error))
+                    self._seq += 1
+                    due = time.monotonic() + self.delay(attempt.retry)
+                    heapq.heappush(self._heap, _Attempt(due, self._seq, row, attempt.retry + 1,
+                                                        attempt.message, attempt.message_id))  # fmt: skip
+                    result.retries += 1
+                elif isinstance(error, ServerUnreachableError):
+                    unreachable = (attempt, str(error))
+                else:
+                    self.lifecycle.mark_failed(row.id, str(error))
+                    result.failed += 1
+            else:
+                self.lifecycle.mark_failed(row.id, str(error))
+                if isinstance(error, PermanentDeliveryError) and error.bounce:
+                    self.subscribers.mark_bounced(row.subscriber_id, str(error))
+                result.failed += 1
+        if unreachable is not None:
+            # Stop here: every row not yet sent goes back to 'queued', none is failed.
+            result.unreachable = unreachable[1]
+            self._stop(*unreachable)
+            raise _Stop
+
+    def _make_room(self) -> None:
+        """Wait until fewer than ``UNRECORDED_BOUND`` messages are in doubt (handed over and not
+        recorded), so that handing over one more keeps within the bound."""
+        clock = time.perf_counter
+        while self._records.unrecorded + self._submitter.in_flight >= UNRECORDED_BOUND:
+            started = clock()
+            if self._records.committing is not None:
+                self._records.wait()
+                self._records.poll()
+                self._timings["ledger"] += clock() - started
+            elif self._submitter.in_flight:
+                self._handle(self._submitter.collect())
+                self._timings["smtp"] += clock() - started
+            else:
+                self._records.poll()
+
+    def _settle(self) -> None:
+        """Every reply read and every accepted send recorded."""
+        started = time.perf_counter()
+        self._handle(self._submitter.collect())
+        self._records.flush()
+        self._timings["ledger"] += time.perf_counter() - started
+
+    def _stop(self, attempt: _Attempt, reason: str) -> None:
+        """The batch stops: what is in flight is settled if it can be, then the rows this batch
+        holds ('sending': this one, and those waiting to retry) are given back; the rows it has
+        not claimed yet are still 'queued'."""
+        try:
+            outcomes = self._submitter.collect()
+        except Exception:  # the connection's state is unknown: its message is given back too
+            log.exception("delivery %s: the message in flight is lost", attempt.row.id)
+            outcomes = []
+        for done, error in outcomes:
+            if error is None:
+                self._records.add(done.row.id, done.message_id)
+                self._result.sent += 1
+        held = {attempt.row.id, *(waiting.row.id for waiting in self._heap if waiting.retry > 0)}
+        for waiting in self._heap:  # a row claimed ahead of its turn
+            if waiting.retry == 0 and waiting.claim is not None:
+                with contextlib.suppress(Exception):
+                    if waiting.claim.result() is Claim.CLAIMED:
+                        held.add(waiting.row.id)
+        held |= {done.row.id for done, error in outcomes if error is not None}
+        self._records.flush()
+        for row_id in sorted(held):
+            self.lifecycle.release(row_id, reason)
+        self._result.released += len(held)
 
     def build(self, row: BatchRow, message_id: str) -> bytes:
+        clock = time.perf_counter
+        started = clock()
         site, key = self.settings.site_url, self.signing_key
         recipient = Recipient(
             row.email, row.name, unsubscribe_url(site, key, row.subscriber_id),
@@ -200,17 +367,28 @@ class BatchSender:
         rendered = render_parts(
             self.compiled.get(row.sections), recipient, self.settings, message_id=message_id
         )
-        return self.signer.sign_rendered(rendered) if self.signer is not None else rendered.message()
+        signing = clock()
+        timings = getattr(self, "_timings", None)
+        if timings is not None:
+            timings["render"] += signing - started
+        if self.signer is None:
+            return rendered.message()
+        signed = self.signer.sign_rendered(rendered)
+        if timings is not None:
+            timings["dkim"] += clock() - signing
+        return signed
 
     def message_id(self, row: BatchRow) -> str:
         """The same for every attempt at a row: a duplicate after a crash carries the same
         Message-ID, which lets mailbox providers and clients fold it into one."""
-        mac = hmac.new(
-            self.signing_key.encode(), f"{row.edition_id}.{row.id}".encode(), hashlib.sha256
-        )
+        mac = hmac.new(self.signing_key.encode(), f"{row.edition_id}.{row.id}".encode(), hashlib.sha256)
         return f"edition{row.edition_id}.{row.id}.{mac.hexdigest()[:12]}"
 
     def delay(self, retry: int) -> float:
         """Exponential backoff with jitter: somewhere in [d/2, d], d = base·2^retry, capped."""
         full = min(self.max_delay, self.settings.smtp_retry_delay * 2**retry)
         return random.uniform(full / 2, full)
+
+
+class _Stop(Exception):  # noqa: N818 - control flow, not an error
+    """The batch stops (the mail server cannot be reached); its rows are given back already."""

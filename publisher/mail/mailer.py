@@ -9,10 +9,13 @@ ends it. One mailer per batch of sends, used by one thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-from publisher.errors import ConfigError, TransientDeliveryError
+from publisher.errors import ConfigError, DeliveryError, TransientDeliveryError
 from publisher.settings import Settings
+
+# What became of a message handed over with ``submit``: its token, and None (accepted) or why not.
+Outcome = tuple[Any, DeliveryError | None]
 
 
 class ServerUnreachableError(TransientDeliveryError):
@@ -23,6 +26,58 @@ class Mailer(Protocol):
     def send(self, envelope_from: str, recipients: Sequence[str], message: bytes) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Submitter(Protocol):
+    """A mailer that may keep messages in flight: ``submit`` returns the outcomes known so far
+    (of this message or earlier ones), ``collect`` waits for the rest. ``ahead``: the recipient of
+    the message the caller submits next (same sender), whose envelope may go out early."""
+
+    @property
+    def in_flight(self) -> int: ...
+
+    def submit(
+        self,
+        token: Any,
+        envelope_from: str,
+        recipients: Sequence[str],
+        message: bytes,
+        *,
+        ahead: str | None = None,
+    ) -> list[Outcome]: ...
+
+    def collect(self) -> list[Outcome]: ...
+
+
+class OneAtATime:
+    """``Submitter`` over a plain ``Mailer``: each message's outcome is known when it returns."""
+
+    in_flight = 0
+
+    def __init__(self, mailer: Mailer) -> None:
+        self.mailer = mailer
+
+    def submit(
+        self,
+        token: Any,
+        envelope_from: str,
+        recipients: Sequence[str],
+        message: bytes,
+        *,
+        ahead: str | None = None,
+    ) -> list[Outcome]:
+        try:
+            self.mailer.send(envelope_from, recipients, message)
+        except DeliveryError as exc:
+            return [(token, exc)]
+        return [(token, None)]
+
+    def collect(self) -> list[Outcome]:
+        return []
+
+
+def submitter(mailer: Mailer) -> Submitter:
+    return mailer if hasattr(mailer, "submit") else OneAtATime(mailer)  # type: ignore[return-value]
 
 
 def open_mailer(settings: Settings) -> Mailer:

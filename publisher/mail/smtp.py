@@ -6,6 +6,12 @@ certificate (a relay on the same host). User and password are URL-decoded.
 
 Replies are classified here and nowhere else: 4xx and dropped connections are transient; 5xx are
 permanent; 550/551/553 on RCPT are hard bounces (the address does not exist).
+
+``submit`` is the batch sender's way in: with a server that offers ESMTP PIPELINING (RFC 2920)
+MAIL, RCPT and DATA go out in one write, and the server's reply to a message's content is read
+only when the next message is handed over (or at ``collect``), so the sender builds and signs the
+next message while the server takes this one. At most one message per connection is in flight
+(written, its reply not yet read): ``in_flight``. Without PIPELINING ``submit`` is ``send``.
 """
 
 from __future__ import annotations
@@ -15,12 +21,27 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from publisher.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
-from publisher.mail.mailer import ServerUnreachableError
+from publisher.mail.mailer import Outcome, ServerUnreachableError
 
 HARD_BOUNCES = frozenset({550, 551, 553})
+# One SSL context per verification mode for the process: building one loads the system's CA
+# certificates (a few milliseconds), and plain SMTP needs none.
+_SSL_CONTEXTS: dict[bool, ssl.SSLContext] = {}
+
+
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    context = _SSL_CONTEXTS.get(verify)
+    if context is None:
+        context = ssl.create_default_context()
+        if not verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        context = _SSL_CONTEXTS[verify] = context
+    return context
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +82,10 @@ class SmtpMailer:
         self.target = target
         self.timeout = timeout
         self._conn: smtplib.SMTP | None = None
+        self._open: Any = None  # the token of the message whose content reply is still unread
+        self._in_flight = False
+        self._reset = False  # the last transaction failed before its content: RSET first
+        self._ahead: tuple[str, tuple[str, ...]] | None = None  # an envelope written ahead
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 30) -> SmtpMailer:
@@ -89,7 +114,104 @@ class SmtpMailer:
             code, reply = next(iter(refused.values()))
             raise _classify(code, reply, "RCPT")
 
+    @property
+    def in_flight(self) -> int:
+        return 1 if self._in_flight else 0
+
+    def submit(
+        self,
+        token: Any,
+        envelope_from: str,
+        recipients: Sequence[str],
+        message: bytes,
+        *,
+        ahead: str | None = None,
+    ) -> list[Outcome]:
+        """Hand ``message`` over; returns the outcomes known so far: (token, None) for a message
+        the server accepted, (token, DeliveryError) for one it refused or lost with the
+        connection — this one's, or the previous one's. ``ahead``: the recipient of the message
+        submitted next, whose MAIL, RCPT and DATA are written right behind this content."""
+        done: list[Outcome] = []
+        if self._ahead is not None and self._ahead != (envelope_from, tuple(recipients)):
+            # Not the message announced: end this session (the server drops the open one).
+            done += self.collect()
+            self._drop()
+        try:
+            conn = self._connection()
+        except TransientDeliveryError as exc:
+            return [*done, (token, exc)]
+        if len(recipients) != 1 or "pipelining" not in conn.esmtp_features:
+            done += self.collect()
+            try:
+                self.send(envelope_from, recipients, message)
+            except (TransientDeliveryError, PermanentDeliveryError) as exc:
+                return [*done, (token, exc)]
+            return [*done, (token, None)]
+        waiting = [token] if self._open is None else [self._open, token]
+        try:
+            reset = self._ahead is None and self._reset
+            if self._ahead is None:
+                conn.send((b"RSET\r\n" if reset else b"") + _envelope(envelope_from, recipients[0]))
+            self._ahead = None  # from here on, the envelope is on the wire
+            if self._open is not None:
+                done.append(self._content_reply(conn))
+                waiting.pop(0)
+            if reset:
+                conn.getreply()  # a refused RSET shows in the MAIL reply
+                self._reset = False
+            error: TransientDeliveryError | PermanentDeliveryError | None = None
+            for stage in ("MAIL", "RCPT"):
+                code, reply = conn.getreply()
+                if code // 100 != 2 and error is None:
+                    error = _classify(code, reply, stage)
+            code, reply = conn.getreply()
+            if code != 354:
+                self._reset = True
+                done.append((token, error or _classify(code, reply, "DATA")))
+                if code == 421:
+                    self._drop()
+                return done
+            if error is not None:
+                # DATA accepted after a refused envelope: end the session rather than send.
+                self._drop()
+                done.append((token, error))
+                return done
+            following = _envelope(envelope_from, ahead) if ahead is not None else b""
+            conn.send(_stuffed(message) + following)
+            self._open, self._in_flight = token, True
+            if ahead is not None:
+                self._ahead = (envelope_from, (ahead,))
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._drop()
+            dropped = f"connection dropped: {exc or type(exc).__name__}"
+            done.extend((waiting_token, TransientDeliveryError(dropped)) for waiting_token in waiting)
+        return done
+
+    def collect(self) -> list[Outcome]:
+        """Wait for the reply to the message in flight, if any."""
+        if self._open is None or self._conn is None:
+            return []
+        token = self._open
+        try:
+            return [self._content_reply(self._conn)]
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._drop()
+            return [(token, TransientDeliveryError(f"connection dropped: {exc or type(exc).__name__}"))]
+
+    def _content_reply(self, conn: smtplib.SMTP) -> Outcome:
+        token = self._open
+        code, reply = conn.getreply()
+        self._open, self._in_flight = None, False
+        if code == 250:
+            return (token, None)
+        if code == 421:
+            self._reset = True
+        return (token, _classify(code, reply, "DATA"))
+
     def close(self) -> None:
+        self.collect()
+        if self._ahead is not None:
+            self._drop()  # the server may wait for content after DATA: no QUIT, just go
         if self._conn is not None:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._conn.quit()
@@ -99,10 +221,7 @@ class SmtpMailer:
         if self._conn is not None:
             return self._conn
         t = self.target
-        context = ssl.create_default_context()
-        if not t.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context = _ssl_context(t.verify) if t.tls or t.starttls else None
         try:
             if t.tls:
                 conn: smtplib.SMTP = _SMTP_SSL(t.host, t.port, timeout=self.timeout, context=context)
@@ -128,6 +247,7 @@ class SmtpMailer:
             with contextlib.suppress(OSError):
                 self._conn.close()
         self._conn = None
+        self._open, self._in_flight, self._reset, self._ahead = None, False, False, None
 
 
 class _DataWithoutRescan:
@@ -141,9 +261,19 @@ class _DataWithoutRescan:
         code, reply = self.getreply()  # type: ignore[attr-defined]
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
-        stuffed = (b"." if msg.startswith(b".") else b"") + msg.replace(b"\n.", b"\n..")
-        self.send(stuffed + (b".\r\n" if stuffed.endswith(b"\r\n") else b"\r\n.\r\n"))  # type: ignore[attr-defined]
+        self.send(_stuffed(msg))  # type: ignore[attr-defined]
         return self.getreply()  # type: ignore[attr-defined,no-any-return]
+
+
+def _envelope(envelope_from: str, recipient: str) -> bytes:
+    mail, rcpt = smtplib.quoteaddr(envelope_from), smtplib.quoteaddr(recipient)
+    return f"MAIL FROM:{mail}\r\nRCPT TO:{rcpt}\r\nDATA\r\n".encode("ascii")
+
+
+def _stuffed(msg: bytes) -> bytes:
+    """The message as DATA sends it: a '.' doubled at the start of every line, then CRLF.CRLF."""
+    stuffed = (b"." if msg.startswith(b".") else b"") + msg.replace(b"\n.", b"\n..")
+    return stuffed + (b".\r\n" if stuffed.endswith(b"\r\n") else b"\r\n.\r\n")
 
 
 class _SMTP(_DataWithoutRescan, smtplib.SMTP):
