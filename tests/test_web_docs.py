@@ -6,15 +6,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from publisher.app import App
@@ -23,6 +19,7 @@ from publisher.web.docs import script_hashes
 from publisher.web.guard import PAGE_CSP
 from tests.chromium import CHROMIUM, FLAGS
 from tests.conftest import REQUIRE_SERVICES
+from tests.live_server import serving
 
 TOKEN = "ops-token-123"
 JS = "text/javascript"
@@ -114,18 +111,8 @@ def test_the_assets_are_javascript_css_and_cached_by_version(client: TestClient)
 
 @pytest.fixture
 def base_url(ops_app: App) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(ops_app), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serving(create_app(ops_app)) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 def _render(url: str) -> tuple[str, list[str]]:

@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,29 +15,18 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 import httpx
 import pytest
-import uvicorn
 
 from publisher.feeds import etag
 from publisher.web import create_app
 from tests.feeds_data import article, feed_bytes, parse, seed
+from tests.live_server import serving
 
 
 @pytest.fixture
 def base_url(app) -> Iterator[str]:
     """The web app of ``app`` on uvicorn, on a free 127.0.0.1 port, in a thread."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(app), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serving(create_app(app)) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import re
 import socket
-import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +23,7 @@ from publisher.app import App
 from publisher.subscribers.model import validate
 from publisher.unsubscribe import make_token
 from publisher.web import create_app
+from tests.live_server import serving
 
 TOKEN = "ops-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -120,18 +119,8 @@ def test_the_limit_is_a_setting(make_settings) -> None:  # type: ignore[no-untyp
 
 @pytest.fixture
 def base_url(ops_app: App) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(ops_app), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield f"127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serving(create_app(ops_app)) as (host, port):
+        yield f"{host}:{port}"
 
 
 def test_uvicorn_answers_413_while_a_huge_chunked_body_is_still_coming(base_url: str) -> None:

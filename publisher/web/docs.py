@@ -27,8 +27,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from publisher.web.guard import docs_csp
+from publisher.web.static import versioned
 
-YEAR = 365 * 24 * 3600
 PREFIX = "/static/docs/"
 # The files served, by name, with their type; nothing else in the folder is reachable.
 ASSETS = {
@@ -124,15 +124,7 @@ async def docs_asset(request: Request) -> Response:
     if name not in ASSETS:
         raise HTTPException(404)
     body, version = asset(name)
-    etag = f'"{version}"'
-    immutable = request.query_params.get("v") == version
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={YEAR}, immutable" if immutable else "public, max-age=300",
-    }
-    if etag in {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=ASSETS[name], headers=headers)
+    return versioned(request, body, version, ASSETS[name])
 
 
 def routes(title: str, openapi_url: str) -> list[Route]:

@@ -20,9 +20,9 @@ YEAR = 365 * 24 * 3600
 TYPES = {STYLESHEET: "text/css; charset=utf-8", SCRIPT: "text/javascript; charset=utf-8"}
 
 
-async def site_file(request: Request) -> Response:
-    name = request.url.path.rsplit("/", 1)[1]
-    body, version = asset(request.app.state.publisher.settings.templates_dir, name)
+def versioned(request: Request, body: bytes, version: str, media_type: str) -> Response:
+    """A file whose URL carries ``?v=`` and its version: cached for a year with the right one (a new
+    file has a new URL), five minutes without; an ETag and 304 either way."""
     etag = f'"{version}"'
     immutable = request.query_params.get("v") == version
     headers = {
@@ -31,7 +31,13 @@ async def site_file(request: Request) -> Response:
     }
     if etag in {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type=TYPES[name], headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+async def site_file(request: Request) -> Response:
+    name = request.url.path.rsplit("/", 1)[1]
+    body, version = asset(request.app.state.publisher.settings.templates_dir, name)
+    return versioned(request, body, version, TYPES[name])
 
 
 routes = [Route(f"/static/{name}", site_file, methods=["GET", "HEAD"]) for name in TYPES]
