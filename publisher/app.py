@@ -76,7 +76,8 @@ class App:
         from publisher.keys import SUPPRESSION_KEY, KeyStore
         from publisher.subscribers.lifecycle import SubscriberLifecycle, keyed_hash
 
-        return SubscriberLifecycle(self.db, keyed_hash(lambda: KeyStore(self.db).get_or_create(SUPPRESSION_KEY)))
+        suppression_key = lambda: KeyStore(self.db).get_or_create(SUPPRESSION_KEY)  # noqa: E731
+        return SubscriberLifecycle(self.db, keyed_hash(suppression_key))
 
     @cached_property
     def signup(self) -> Signup:

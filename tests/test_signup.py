@@ -74,8 +74,8 @@ def test_the_five_kinds_of_address_get_byte_identical_pages_and_the_right_email(
     long_ago = datetime.now(UTC) - timedelta(days=2)
     # pending: signed up two days ago (past the resend limit); active; unsubscribed; bounced; erased.
     lifecycle.signup(validate("pending@example.org"), None, resend_after=timedelta(hours=24), now=long_ago)
-    app.subscribers.upsert_many([validate(a) for a in ("active@example.org", "left@example.org",
-                                                       "bounced@example.org", "erased@example.org")])  # fmt: skip
+    known = ("active@example.org", "left@example.org", "bounced@example.org", "erased@example.org")
+    app.subscribers.upsert_many([validate(a) for a in known])
     app.subscribers.remove("left@example.org")
     app.subscribers.mark_bounced(app.subscribers.find("bounced@example.org").id, "550 no such user")  # type: ignore[union-attr]
     lifecycle.forget("erased@example.org")
@@ -103,7 +103,7 @@ def test_the_five_kinds_of_address_get_byte_identical_pages_and_the_right_email(
     assert {p.content for p in again} == {pages[0].content}
     assert len(mailer.sent) == 4
     metrics = client.get("/metrics").text
-    assert "publisher_subscribe_limited_total 4.0" in metrics, [m for m in metrics.splitlines() if "limited" in m]
+    assert "publisher_subscribe_limited_total 4.0" in metrics
 
 
 def test_confirm_link_get_confirms_nobody_post_confirms_and_welcomes(site, mailer) -> None:  # type: ignore[no-untyped-def]
@@ -308,11 +308,11 @@ def test_the_ops_api(site, mailer) -> None:  # type: ignore[no-untyped-def]
     assert _subject(mailer.sent[0].message).startswith("Confirm")
     needs = client.post("/api/subscribers", json={"email": "c@example.org", "confirmed": True}, headers=AUTH)
     assert needs.status_code == 422 and needs.json()["detail"][0]["loc"] == ["body", "reason"]
-    made = client.post("/api/subscribers", json={"email": "c@example.org", "confirmed": True,
-                                                  "reason": "signed the paper form"}, headers=AUTH)  # fmt: skip
+    paper = {"email": "c@example.org", "confirmed": True, "reason": "signed the paper form"}
+    made = client.post("/api/subscribers", json=paper, headers=AUTH)
     assert made.status_code == 201 and made.json()["status"] == "active"
-    vouched = client.post("/api/subscribers", json={"email": "p@example.org", "confirmed": True,
-                                                     "reason": "confirmed by phone"}, headers=AUTH)  # fmt: skip
+    phone = {"email": "p@example.org", "confirmed": True, "reason": "confirmed by phone"}
+    vouched = client.post("/api/subscribers", json=phone, headers=AUTH)
     assert vouched.status_code == 200 and vouched.json()["status"] == "active"
     shown = client.get("/api/subscribers/c@example.org", headers=AUTH).json()
     assert shown["events"][0]["detail"] == "signed the paper form" and shown["events"][0]["source"] == "api"
@@ -341,8 +341,8 @@ def test_each_reader_is_due_at_their_own_hour_in_their_zone(any_db_app: App) -> 
 
     app = any_db_app
     list(app.ingest([EXAMPLES / "articles"]))
-    app.subscribers.upsert_many([validate(f"{n}@example.org", timezone=zone) for n, zone in
-                                 (("ktm", "Asia/Kathmandu"), ("ktm2", "Asia/Kathmandu"), ("ny", "America/New_York"))])  # fmt: skip
+    readers = (("ktm", "Asia/Kathmandu"), ("ktm2", "Asia/Kathmandu"), ("ny", "America/New_York"))
+    app.subscribers.upsert_many([validate(f"{n}@example.org", timezone=zone) for n, zone in readers])
     ktm = app.subscribers.find("ktm@example.org")
     assert ktm is not None
     app.subscribers.set_preferences(ktm.id, name="", timezone="Asia/Kathmandu", sections=(), hour="06:30")

@@ -150,16 +150,19 @@ def step_signup(demo: App, _examples: Path) -> bool:
             return False
         click.echo(f"   email: {message['Subject']!r}  ->  {new[0]}")
         reader = demo.subscribers.find(address)
-        click.echo(f"   {address} is {reader.status if reader else 'missing'}; GET /confirm/... shows a button "
-                   f"({web.get(f'/confirm/{link.group(1)}').status_code}), changes nothing")  # fmt: skip
+        shown = web.get(f"/confirm/{link.group(1)}").status_code
+        state = reader.status if reader else "missing"
+        click.echo(f"   {address} is {state}; GET /confirm/... shows a button ({shown}), changes nothing")
         web.post(f"/confirm/{link.group(1)}")
     reader = demo.subscribers.find(address)
-    click.echo(f"   POST /confirm/... -> {address} is {reader.status if reader else 'missing'}, "
-               f"editions at {reader.send_time if reader else '?'} in {reader.timezone if reader else '?'}")  # fmt: skip
+    if reader is None:
+        return False
+    click.echo(f"   POST /confirm/... -> {address} is {reader.status}, editions at {reader.send_time} in "
+               f"{reader.timezone}")  # fmt: skip
     welcome = sorted(set(outbox.iterdir()) - before, key=lambda p: p.stat().st_mtime)[-1]
     subject = email.message_from_bytes(welcome.read_bytes(), policy=email.policy.default)["Subject"]
     click.echo(f"   email: {subject!r}  ->  {welcome}")
-    return reader is not None and reader.status == "active"
+    return reader.status == "active"
 
 
 # The pipeline, in order; each step prints what it did and returns False on failure.

@@ -43,8 +43,9 @@ def subscribers_import(app: App, file: Path) -> None:
         click.echo(f"{file}: line {result.lines[index]}: kept: {result.valid[index].email} set their own "
                    "preferences", err=True)  # fmt: skip
     seconds = time.perf_counter() - started
-    click.echo(f"{outcome.added} added, {outcome.updated} updated, {len(outcome.kept)} kept, "
-               f"{len(outcome.suppressed)} suppressed, {len(result.rejected)} rejected ({seconds:.2f} s)")  # fmt: skip
+    counts = (f"{outcome.added} added, {outcome.updated} updated, {len(outcome.kept)} kept, "
+              f"{len(outcome.suppressed)} suppressed, {len(result.rejected)} rejected")  # fmt: skip
+    click.echo(f"{counts} ({seconds:.2f} s)")
 
 
 @subscribers_group.command("add")

@@ -100,8 +100,8 @@ class EditionStore:
                                   EditionState.HALTED)]  # fmt: skip
         with self.db.connect() as conn:
             row = conn.execute(
-                sa.select(t.c.name, t.c.date).where(t.c.status.in_(shown)).order_by(t.c.date.desc(), t.c.id.desc())
-                .limit(1)
+                sa.select(t.c.name, t.c.date).where(t.c.status.in_(shown))
+                .order_by(t.c.date.desc(), t.c.id.desc()).limit(1)
             ).first()  # fmt: skip
         return None if row is None else (row.name, row.date)
 

@@ -502,7 +502,8 @@ def _due_by_slot(due_at: Mapping[Any, datetime]) -> tuple[Any, Any]:
         else:
             own[(zone, hour)] = at
     kind = d.c.due_at.type
-    by_zone = sa.case(*[(s.c.timezone == z, sa.literal(at, kind)) for z, at in default.items()]) if default else None
+    by_zone = sa.case(*[(s.c.timezone == z, sa.literal(at, kind))
+                        for z, at in default.items()]) if default else None  # fmt: skip
     by_slot = sa.case(*[(sa.and_(s.c.timezone == z, s.c.send_time == h), sa.literal(at, kind))
                         for (z, h), at in own.items()]) if own else None  # fmt: skip
     plain = sa.and_(s.c.send_time.is_(None), s.c.timezone.in_(list(default)))

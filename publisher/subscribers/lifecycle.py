@@ -329,8 +329,8 @@ class SubscriberLifecycle:
         stmt = insert.values(email_hash=self.email_hash(key), reason=reason[:1000], source=str(source),
                              created_at=now)  # fmt: skip
         if replace:
-            stmt = stmt.on_conflict_do_update(index_elements=[sup.c.email_hash],
-                                              set_={"reason": stmt.excluded.reason, "source": stmt.excluded.source})  # fmt: skip
+            changed = {"reason": stmt.excluded.reason, "source": stmt.excluded.source}
+            stmt = stmt.on_conflict_do_update(index_elements=[sup.c.email_hash], set_=changed)
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=[sup.c.email_hash])
         conn.execute(stmt)

@@ -115,12 +115,13 @@ class SubscriberStore:
         )  # fmt: skip
         with self.db.connect() as conn:
             deliveries = [
-                {"edition_id": r.edition_id, "edition": r.name, "date": r.date.isoformat(), "status": r.status,
-                 "due_at": iso_utc(r.due_at), "sent_at": iso_utc(r.sent_at), "message_id": r.message_id,
-                 "last_error": r.last_error}
+                {"edition_id": r.edition_id, "edition": r.name, "date": r.date.isoformat(),
+                 "status": r.status, "due_at": iso_utc(r.due_at), "sent_at": iso_utc(r.sent_at),
+                 "message_id": r.message_id, "last_error": r.last_error}
                 for r in conn.execute(query)
             ]  # fmt: skip
-        return {"profile": subscriber.to_json(), "events": self.events(subscriber_id), "deliveries": deliveries}
+        events = self.events(subscriber_id)
+        return {"profile": subscriber.to_json(), "events": events, "deliveries": deliveries}
 
     def remove(self, email: str) -> bool:
         """Unsubscribe on the reader's behalf (ops): record and history stay. False if unknown."""

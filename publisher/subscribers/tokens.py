@@ -20,7 +20,9 @@ def make_confirm_token(secret_key: str, subscriber_id: int, expires: datetime) -
     return f"{subscriber_id}.{stamp}.{_mac(secret_key, subscriber_id, stamp)}"
 
 
-def confirm_token_for(secret_key: str, subscriber_id: int, ttl: timedelta, now: datetime | None = None) -> str:
+def confirm_token_for(
+    secret_key: str, subscriber_id: int, ttl: timedelta, now: datetime | None = None
+) -> str:
     return make_confirm_token(secret_key, subscriber_id, (now or datetime.now(UTC)) + ttl)
 
 
@@ -34,7 +36,8 @@ def read_confirm_token(secret_key: str, token: str, now: datetime | None = None)
         if not number.isdigit() or len(number) > 18 or number != str(int(number)):
             return None
     subscriber_id, expires = int(ident), int(stamp)
-    if not hmac.compare_digest(mac.encode("ascii", "replace"), _mac(secret_key, subscriber_id, expires).encode()):
+    expected = _mac(secret_key, subscriber_id, expires).encode()
+    if not hmac.compare_digest(mac.encode("ascii", "replace"), expected):
         return None
     if expires < (now or datetime.now(UTC)).timestamp():
         return None

@@ -22,7 +22,14 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from publisher.subscribers.model import HOURS, InvalidSubscriberError, Status, Subscriber, validate, validate_hour
+from publisher.subscribers.model import (
+    HOURS,
+    InvalidSubscriberError,
+    Status,
+    Subscriber,
+    validate,
+    validate_hour,
+)
 from publisher.subscribers.states import Source
 from publisher.unsubscribe import read_token
 from publisher.web.pages import invalid_link, message_page, render
@@ -89,7 +96,8 @@ def download_data(request: Request, token: str) -> Response:
     data = app.subscribers.export_data(subscriber.id)
     body = json.dumps(data, ensure_ascii=False, indent=2).encode()
     return Response(body, media_type="application/json", headers={
-        "Content-Disposition": 'attachment; filename="my-subscription-data.json"', "Cache-Control": "no-store",
+        "Content-Disposition": 'attachment; filename="my-subscription-data.json"',
+        "Cache-Control": "no-store",
     })  # fmt: skip
 
 
@@ -110,8 +118,8 @@ def forget(request: Request, token: str) -> HTMLResponse:
     if subscriber is None:
         return invalid_link(app.settings)
     app.subscriber_lifecycle.forget(subscriber.email, source=Source.PREFERENCES)
-    return message_page(app.settings, "Your data is deleted",
-                        "Everything we held about you is gone, and no edition will reach you again.")  # fmt: skip
+    text = "Everything we held about you is gone, and no edition will reach you again."
+    return message_page(app.settings, "Your data is deleted", text)
 
 
 async def _read_form(request: Request) -> bytes:

@@ -110,8 +110,8 @@ def confirm_page(request: Request, token: str) -> HTMLResponse:
     reader = app.signup.pending_reader(token)
     if reader is None:
         return _expired(app)
-    return render(app.settings, "confirm.html", heading="Confirm your subscription", edition_title=_title(app),
-                  email=reader.email, action=_confirm_action(token))  # fmt: skip
+    return render(app.settings, "confirm.html", heading="Confirm your subscription",
+                  edition_title=_title(app), email=reader.email, action=_confirm_action(token))  # fmt: skip
 
 
 @router.post("/confirm/{token}", response_class=HTMLResponse)
@@ -129,7 +129,8 @@ def confirm(request: Request, token: str) -> HTMLResponse:
         return _expired(app)
     text = "You are subscribed." if outcome == ConfirmOutcome.CONFIRMED else "You were already subscribed."
     return render(app.settings, "confirmed.html", heading="You are subscribed", text=text,
-                  edition_title=_title(app), hour=reader.send_time or app.default_hour(), timezone=reader.timezone,
+                  edition_title=_title(app), hour=reader.send_time or app.default_hour(),
+                  timezone=reader.timezone,
                   preferences_url=preferences_url("", app.signing_key, reader.id))  # fmt: skip
 
 

@@ -86,7 +86,8 @@ def _add(app: Any, reader: Any, hour: str | None, body: NewReader, response: Res
     elif known.status == Status.ACTIVE:
         response.status_code = 200
     else:
-        raise ConflictError(f"{reader.email} is {known.status}: only the reader can sign up again", field="email")
+        raise ConflictError(f"{reader.email} is {known.status}: only the reader can sign up again",
+                            field="email")  # fmt: skip
     found = app.subscribers.find(reader.email)
     assert found is not None
     return found.to_json()
