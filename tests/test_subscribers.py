@@ -89,7 +89,7 @@ def test_cli_import_list_export_remove(tmp_path: Path, make_settings, monkeypatc
     runner = CliRunner()
     result = runner.invoke(main, ["subscribers", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("3 added, 0 updated, 4 rejected (")
+    assert result.stdout.startswith("3 added, 0 updated, 0 kept, 0 suppressed, 4 rejected (")
     assert f"{path}: line 5: timezone: unknown time zone 'Mars/Olympus'" in result.stderr.splitlines()
     result = runner.invoke(
         main, ["subscribers", "add", "gus@example.net", "--name", "Gus", "--sections", "Sports"]
