@@ -4,8 +4,8 @@ Each write is one UPDATE whose WHERE names the states it leaves, taken from the 
 ``states.py``, so two workers, a task delivered twice, a sweep and an ops verb racing each other can
 never both move the same row: the one whose UPDATE changed it owns the move. Rows are only queued
 and claimed while their edition is live (draft or sending), checked inside the same UPDATE, so once
-``pause``, ``halt`` or ``cancel`` has committed no further row of that edition is claimed; a message
-already claimed (one per worker at most) finishes.
+``pause``, ``halt`` or ``cancel`` has committed no further row of that edition is claimed; the
+messages already claimed (two per worker at most, see ``send.py``) finish.
 
 ``claimed_at`` is when a row's current lease began (queued or sending); rows past the lease are taken
 up again by ``requeue_expired``.
