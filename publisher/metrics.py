@@ -16,11 +16,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from publisher.db import Database
 from publisher.db.schema import deliveries as d
 from publisher.db.schema import editions as e
-from publisher.db.schema import subscribers as s
 from publisher.delivery.states import DeliveryState, EditionState
 from publisher.settings import Settings
 from publisher.stats import StatsStore
-from publisher.subscribers.model import Status
 from publisher.tasks import QUEUES
 
 LATENCY_SAMPLE = 2_000  # the newest sent rows the latency quantiles come from (p99: the top 20)
@@ -38,7 +36,6 @@ class PublisherCollector:
         yield from self._editions()
         yield from self._latency()
         yield self._queue_depth()
-        yield self._subscribers()
         stats = self.stats.all()
         limited = CounterMetricFamily(
             "publisher_subscribe_limited", "Signups answered but not acted on: a rate or resend limit hit"
@@ -61,14 +58,6 @@ class PublisherCollector:
             )
             last.add_metric([], stat.last if stat else 0.0)
             yield last
-
-    def _subscribers(self) -> Metric:
-        family = GaugeMetricFamily("publisher_subscribers", "Readers by status", labels=["status"])
-        with self.db.connect() as conn:
-            counts = dict(conn.execute(sa.select(s.c.status, sa.func.count()).group_by(s.c.status)).all())
-        for status in Status:
-            family.add_metric([str(status)], int(counts.get(str(status), 0)))
-        return family
 
     def _deliveries(self) -> Metric:
         family = GaugeMetricFamily(
