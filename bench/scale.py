@@ -159,6 +159,13 @@ def run(app: App, n: int) -> dict[str, Any]:
         conn.execute(sa.text(SENT_SQL), {"edition_id": record.id, "start": last_due})
     status_sent = median_ms(lambda: app.editions.status(record.id))
     metrics_sent = median_ms(lambda: scrape(client))
+    # That UPDATE left a million dead row versions and a cleared visibility map, which a real
+    # morning's sends, spread over minutes, leave to autovacuum as they go. Measured again once
+    # vacuumed, as the figure a reader of status sees; the row above is the worst case.
+    with app.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE deliveries"))
+    status_vacuumed = median_ms(lambda: app.editions.status(record.id))
+    metrics_vacuumed = median_ms(lambda: scrape(client))
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return {
         "subscribers": n,
@@ -174,6 +181,8 @@ def run(app: App, n: int) -> dict[str, Any]:
         "metrics_queued_ms": round(metrics_queued, 1),
         "status_sent_ms": round(status_sent, 1),
         "metrics_sent_ms": round(metrics_sent, 1),
+        "status_vacuumed_ms": round(status_vacuumed, 1),
+        "metrics_vacuumed_ms": round(metrics_vacuumed, 1),
         "status_ms": round(max(status_pending, status_queued, status_sent), 1),
         "metrics_ms": round(max(metrics_pending, metrics_queued, metrics_sent), 1),
         "peak_rss_mb": round(peak_rss_mb, 1),
@@ -233,9 +242,10 @@ def print_table(r: dict[str, Any]) -> None:
         ("sweep: claim + enqueue", f"{r['sweep_s']:.2f} s, {r['tasks']:,} tasks", "", ""),
     ]
     for what, key in (("edition status", "status"), ("/metrics", "metrics")):
-        for state in ("pending", "queued", "sent"):
+        for state in ("pending", "queued", "sent", "vacuumed"):
             value = r[f"{key}_{state}_ms"]
-            rows.append((f"{what}, rows {state}", f"{value:.0f} ms", "< 200 ms", ok(value < 200)))
+            label = "rows sent, vacuumed" if state == "vacuumed" else f"rows {state}"
+            rows.append((f"{what}, {label}", f"{value:.0f} ms", "< 200 ms", ok(value < 200)))
     rows += [
         ("peak RSS", f"{r['peak_rss_mb']:.0f} MB", "< 300 MB", ok(r["peak_rss_mb"] < 300)),
     ]  # fmt: skip
