@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,10 +51,26 @@ MAX_SOURCE_ID = 300  # the column's width
 QUOTE_CHARS = 60
 
 
+# An image's width and height in pixels, when given: whole numbers from 1 to this (larger than any
+# photo a page or feed reader shows; beyond it the number is a typo).
+MAX_IMAGE_SIDE = 20_000
+
+
 @dataclass(frozen=True, slots=True)
 class Image:
     url: str
     alt: str
+    width: int | None = None
+    height: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        # Width and height only when known: an article without them keeps its content hash.
+        data: dict[str, Any] = {"url": self.url, "alt": self.alt}
+        if self.width is not None:
+            data["width"] = self.width
+        if self.height is not None:
+            data["height"] = self.height
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +134,7 @@ class Article:
             "quick_looks_title": self.quick_looks_title,
             "quick_looks": list(self.quick_looks),
             "body_html": self.body_html,
-            "image": {"url": self.image.url, "alt": self.image.alt} if self.image else None,
+            "image": self.image.to_json() if self.image else None,
             "published_at": iso_utc(self.published_at),
             "updated_at": iso_utc(self.updated_at),
         }
@@ -126,6 +143,7 @@ class Article:
         return replace(self, published_at=published_at, updated_at=updated_at)
 
 
+@lru_cache(maxsize=1024)  # a newsroom has few sections; feeds ask for each article's slug
 def section_slug(section: str) -> str:
     return slugify(section) or "general"
 
@@ -313,7 +331,7 @@ def _image(value: Any) -> Image | None:
     if isinstance(value, str):
         value = {"url": value, "alt": ""}
     if not isinstance(value, Mapping):
-        raise IngestError("expected {url, alt}", field="image")
+        raise IngestError("expected {url, alt, width, height}", field="image")
     url = value.get("url") or ""
     if not isinstance(url, str):
         raise IngestError(f"expected text, got {type(url).__name__}", field="image.url")
@@ -328,4 +346,17 @@ def _image(value: Any) -> Image | None:
     alt = value.get("alt", "")
     if not isinstance(alt, str):
         raise IngestError("expected text", field="image.alt")
-    return Image(url=url, alt=one_line(alt))
+    return Image(url=url, alt=one_line(alt), width=_image_side(value, "width"),
+                 height=_image_side(value, "height"))  # fmt: skip
+
+
+def _image_side(image: Mapping[str, Any], key: str) -> int | None:
+    value = image.get(key)
+    if value is None:
+        return None
+    # JSON and YAML give whole numbers as int; a bool is an int to Python but no size.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise IngestError(f"expected a whole number of pixels, got {quote(value)}", field=f"image.{key}")
+    if not 1 <= value <= MAX_IMAGE_SIDE:
+        raise IngestError(f"expected 1 to {MAX_IMAGE_SIDE} pixels, got {value}", field=f"image.{key}")
+    return value

@@ -275,10 +275,11 @@ class ArticleStore:
             return [_article(row) for row in conn.execute(query).mappings()]
 
     def live_rows(self) -> list[tuple[Any, ...]]:
-        """(id, guid, slug, title, section, section_slug, published_at, updated_at) of every live
-        article, oldest first: what archives and sitemaps are planned from, without the text."""
+        """(id, guid, slug, title, section, section_slug, published_at, updated_at, content_hash) of
+        every live article, oldest first: what archives and sitemaps are planned from, without the
+        text."""
         cols = (t.c.id, t.c.guid, t.c.slug, t.c.title, t.c.section, t.c.section_slug, t.c.published_at,
-                t.c.updated_at)  # fmt: skip
+                t.c.updated_at, t.c.content_hash)  # fmt: skip
         query = sa.select(*cols).where(t.c.retracted_at.is_(None)).order_by(t.c.published_at, t.c.id)
         with self.db.connect() as conn:
             return [tuple(row) for row in conn.execute(query)]
@@ -287,13 +288,13 @@ class ArticleStore:
         """The articles with these row ids (retracted or not), by id; without ``body``, their
         ``body_html`` is left unread (empty), for the archives, which show no Deep Look."""
         wanted = sorted(set(ids))
-        cols = [c for c in t.c if body or c.name != "body_html"]
+        cols = [c if body or c.name != "body_html" else sa.literal_column("''").label("body_html") for c in t.c]
         found: dict[int, Article] = {}
         with self.db.connect() as conn:
             for start in range(0, len(wanted), CHUNK):
                 query = sa.select(*cols).where(t.c.id.in_(wanted[start : start + CHUNK]))
                 for row in conn.execute(query).mappings():
-                    found[row["id"]] = _article(row if body else {**row, "body_html": ""})
+                    found[row["id"]] = _article(row)
         return found
 
     def by_slugs(self, slugs: Iterable[str]) -> dict[str, Article]:
@@ -377,6 +378,8 @@ def _row(article: Article, digest: str) -> dict[str, Any]:
         "body_html": article.body_html,
         "image_url": article.image.url if article.image else None,
         "image_alt": article.image.alt if article.image else None,
+        "image_width": article.image.width if article.image else None,
+        "image_height": article.image.height if article.image else None,
         "content_hash": digest,
         "published_at": article.published_at,
         "updated_at": article.updated_at,
@@ -398,7 +401,9 @@ def _article(row: Any) -> Article:
         quick_looks_title=row["quick_looks_title"],
         quick_looks=tuple(row["quick_looks"]),
         body_html=row["body_html"],
-        image=Image(row["image_url"], row["image_alt"] or "") if row["image_url"] else None,
+        image=Image(row["image_url"], row["image_alt"] or "", row["image_width"], row["image_height"])
+        if row["image_url"]
+        else None,
         published_at=row["published_at"],
         updated_at=row["updated_at"],
         guid=row["guid"],

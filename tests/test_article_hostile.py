@@ -132,7 +132,7 @@ def test_hostile_front_matter_is_a_clear_error(lines: str, line: int, reason: st
         ({**GOOD, "authors": [1]}, "authors", "expected a list of strings"),
         ({**GOOD, "quick_looks": {"a": "b"}}, "quick_looks", "expected a list of strings"),
         ({**GOOD, "body_html": 5}, "body_html", "expected a string of HTML"),
-        ({**GOOD, "image": 5}, "image", "expected {url, alt}"),
+        ({**GOOD, "image": 5}, "image", "expected {url, alt, width, height}"),
         ({**GOOD, "image": {"url": 5}}, "image.url", "expected text, got int"),
         ({**GOOD, "image": {"url": "http://[::1"}}, "image.url", "not an absolute"),  # ValueError before
         ({**GOOD, "image": {"url": "https://x.example/a.jpg", "alt": 1}}, "image.alt", "expected text"),

@@ -167,7 +167,7 @@ def test_an_item_that_fails_to_render_is_dropped_and_the_rest_kept(app, caplog) 
 
     seed(app, [article(1), article(2)])
     service = FeedService(app.settings, app.articles, MemoryFeedStore())
-    items = [service._item(a, {}) for a in app.articles.list()]
+    items = [service._item(a, set()) for a in app.articles.list()]
     items[0] = replace(items[0], title="raw \x00 control")
     for spec in feed_specs(app.settings, None):
         if spec.format == "json":

@@ -63,6 +63,8 @@ articles = sa.Table(
     sa.Column("body_html", sa.Text, nullable=False, default=""),
     sa.Column("image_url", sa.Text, nullable=True),
     sa.Column("image_alt", sa.Text, nullable=True),
+    sa.Column("image_width", sa.Integer, nullable=True),  # pixels, where known
+    sa.Column("image_height", sa.Integer, nullable=True),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("published_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),

@@ -7,9 +7,18 @@ those feeds' monthly archives (``archive.py``), the sitemaps and robots.txt (``s
 the editions feeds (``editions.py``). One bad article is logged and left out; one feed that cannot
 be built is reported, the others still are.
 
-Archive pages are many and mostly unchanged: each page's inputs are hashed (``Meta.digest``) and a
-page whose hash this service already wrote is not rendered again, so a refresh after one change
-renders the one page that holds the article, in each of its two feeds.
+What a build rendered is kept by the service for the next one, so that a refresh costs what changed:
+
+- every file remembers the inputs it was last written from (a page's ``Meta`` and rows, a feed's
+  channel and items, a monthly sitemap's rows); a file whose inputs are equal and which is still
+  in the store is neither rendered nor written. A month that is over keeps its rows, so its pages
+  and sitemap are left alone until one of its articles changes.
+- archive entries are kept per article row (``Row``: its content hash and dates), rendered in Atom
+  and RSS at once, so the page that holds a corrected article is put together again from the
+  entries of the others and the one new entry; feed items are kept per article as stored.
+
+What is kept is bounded: entries of at most ``KEEP_ENTRIES`` live articles (the newest), items of the
+articles last shown in a feed.
 """
 
 from __future__ import annotations
@@ -56,11 +65,11 @@ RENDERERS: dict[str, Callable[[Channel, list[Item]], bytes]] = {
 }
 # `updated` of a feed that never had an item: fixed, so that even an empty feed is reproducible.
 NEVER_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
-ARCHIVE_FORMATS = {
-    "atom": (archive.atom_entry, archive.atom_page),
-    "rss": (archive.rss_item, archive.rss_page),
-}
+ARCHIVE_FORMATS = {"atom": archive.atom_page, "rss": archive.rss_page}  # entries: (atom, rss) pairs
 EDITION_FORMATS = ("atom", "rss")
+# Rendered archive entries kept between builds, newest articles first: two formats of about 2 kB each,
+# so at most about 80 MB. A correction to an older article renders its page's entries again.
+KEEP_ENTRIES = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +127,12 @@ class FeedService:
         self.store = store
         # Only which month is current and the news sitemap's window read the clock.
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._written: dict[str, str] = {}  # archive page path -> digest of what was written there
+        # path -> the inputs of what this service last wrote there (see the module's docstring)
+        self._written: dict[str, object] = {}
+        # archive row -> its (Atom, RSS) entry, or None for an article that cannot be archived
+        self._entries: dict[Row, tuple[str, str] | None] = {}
+        self._items: dict[tuple[Article, str | None], Item | None] = {}  # (article, guid) -> item
+        self._urls: dict[Row, str] = {}  # archive row -> its <url> in the monthly sitemap
         try:
             self.generator_version = version("publisher")
         except PackageNotFoundError:  # running from a source tree that was never installed
@@ -141,10 +155,9 @@ class FeedService:
 
     def _build(self, scopes: list[tuple[str | None, str | None]]) -> BuildResult:
         result = BuildResult()
-        cache: dict[str, Item] = {}  # an article in the site feed and its section's is made once
-        entries: dict[tuple[str, str], str] = {}  # (format, guid) -> archive entry, made once
+        items_used: set[tuple[Article, str | None]] = set()
         now = self.clock()
-        rows = [Row(*r) for r in self.articles.live_rows()]
+        rows = list(map(Row._make, self.articles.live_rows()))
         by_section: dict[str, list[Row]] = {}
         for row in rows:
             by_section.setdefault(row.section_slug, []).append(row)
@@ -154,8 +167,8 @@ class FeedService:
             if section is not None and name is None and scope_rows:
                 name = scope_rows[-1].section
             try:
-                result.records += self._build_scope(section, name, cache, pages)
-                result.files += self._build_archive(section, name, pages, cache, entries)
+                result.records += self._build_scope(section, name, items_used, pages)
+                result.files += self._build_archive(section, name, pages)
             except Exception as exc:
                 which = f"section {section!r}" if section else "the site"
                 log.exception("feeds of %s could not be built", which)
@@ -167,7 +180,18 @@ class FeedService:
             except Exception as exc:
                 log.exception("%s could not be built", what)
                 result.errors.append(f"{what}: {exc}")
+        self._forget(rows, items_used)
         return result
+
+    def _forget(self, rows: list[Row], items_used: set[tuple[Article, str | None]]) -> None:
+        """Drop what no later build can use: entries of rows no longer live (changed, retracted)
+        or beyond the newest ``KEEP_ENTRIES``; items of articles no longer in any feed (a
+        refresh builds a few feeds: the others' items stay until the bound is passed)."""
+        keep = set(rows[-KEEP_ENTRIES:])
+        self._entries = {row: entry for row, entry in self._entries.items() if row in keep}
+        self._urls = {row: url for row, url in self._urls.items() if row in keep}
+        if len(self._items) > 2 * len(items_used) + self.settings.feed_items:
+            self._items = {key: item for key, item in self._items.items() if key in items_used}
 
     def _archive_url(self, section: str | None, pages: list[Page], fmt: str) -> str | None:
         if not pages:
@@ -176,10 +200,10 @@ class FeedService:
         return f"{site_url(self.settings)}{FEEDS_PATH}{folder}/{pages[-1].name}.{EXTENSIONS[fmt]}"
 
     def _build_scope(
-        self, section: str | None, name: str | None, cache: dict[str, Item], pages: list[Page]
+        self, section: str | None, name: str | None, used: set[tuple[Article, str | None]], pages: list[Page]
     ) -> list[FeedRecord]:
         articles = self.articles.list(section=section, limit=self.settings.feed_items)
-        items = [item for item in (self._item(a, cache) for a in articles) if item is not None]
+        items = [item for item in (self._item(a, used) for a in articles) if item is not None]
         if items:
             updated = max(item.updated for item in items)
             name = name or items[0].section
@@ -191,20 +215,31 @@ class FeedService:
         records = []
         for spec in feed_specs(self.settings, section, name):
             channel = self._channel(spec, updated, self._archive_url(section, pages, spec.format))
+            inputs = (channel, tuple(items))
+            last = self._written.get(spec.path)
+            if isinstance(last, tuple) and last[0] == inputs and self.store.exists(spec.path):
+                _, count, tag = last  # the same feed as written last time: nothing to render
+                records.append(FeedRecord(spec.path, spec.url, spec.format, section, count, tag, False))
+                continue
             data, count = _render(spec, channel, items)
             changed = self.store.write(spec.path, data, updated)
+            self._written[spec.path] = (inputs, count, etag(data))
             records.append(FeedRecord(spec.path, spec.url, spec.format, section, count, etag(data), changed))
         return records
 
-    def _item(self, article: Article, cache: dict[str, Item]) -> Item | None:
-        key = article.guid or article.slug
-        found = cache.get(key)
-        if found is None:
-            try:
-                found = cache[key] = make_item(article, permalink(self.settings, article.slug))
-            except Exception:
-                log.exception("article %r left out of the feeds", article.slug)
-                return None
+    def _item(self, article: Article, used: set[tuple[Article, str | None]]) -> Item | None:
+        """The article's feed item, made once per version of the article: the key is the stored
+        article itself (its every field, guid apart, which Article leaves out of equality)."""
+        key = (article, article.guid)
+        used.add(key)
+        if key in self._items:
+            return self._items[key]
+        try:
+            found = make_item(article, permalink(self.settings, article.slug))
+        except Exception:
+            log.exception("article %r left out of the feeds", article.slug)
+            found = None
+        self._items[key] = found
         return found
 
     def _empty_feed(self, section: str | None, name: str | None) -> tuple[datetime, str | None] | None:
@@ -236,85 +271,79 @@ class FeedService:
                 found.add(stem)
         return sorted(found)
 
-    def _build_archive(
-        self,
-        section: str | None,
-        name: str | None,
-        pages: list[Page],
-        cache: dict[str, Item],
-        entries: dict[tuple[str, str], str],
-    ) -> list[FeedRecord]:
-        """The feed's archive pages in Atom and RSS: each page whose inputs changed is rendered and
-        stored; pages no longer in the archive (their articles retracted or moved) are removed."""
+    def _build_archive(self, section: str | None, name: str | None, pages: list[Page]) -> list[FeedRecord]:
+        """The feed's archive pages in Atom and RSS: each page whose inputs changed is put together
+        and stored; pages no longer in the archive (their articles retracted or moved) are removed."""
         base, folder = site_url(self.settings), archive_folder(section)
         site = one_line(self.settings.site_title)
         label = site if section is None else f"{site}: {one_line(name or section)}"
         home = f"{base}/" if section is None else section_page(self.settings, section)
         records: list[FeedRecord] = []
         wanted: set[str] = set()
-        loaded: dict[int, Article] = {}
-        for fmt, (render_entry, render_page) in ARCHIVE_FORMATS.items():
-            ext = EXTENSIONS[fmt]
-            current = f"{base}{FEEDS_PATH}{feed_path(fmt, section)}"
-
-            def url(page: Page, ext: str = ext) -> str:
-                return f"{base}{FEEDS_PATH}{folder}/{page.name}.{ext}"
-
-            for i, page in enumerate(pages):
+        for i, page in enumerate(pages):
+            updated = max((exact_utc(r.updated_at) for r in page.rows), default=None)
+            title = f"{label}: {archive.month_words(page.month)}" + (
+                f" (part {page.name.rsplit('-', 1)[1]})" if page.name != page.month else "")  # fmt: skip
+            parts: list[tuple[str, str]] | None = None
+            for index, (fmt, render_page) in enumerate(ARCHIVE_FORMATS.items()):
+                ext = EXTENSIONS[fmt]
                 path = f"{folder}/{page.name}.{ext}"
                 wanted.add(path)
-                updated = max((exact_utc(r.updated_at) for r in page.rows), default=None)
+
+                def url(name: str, ext: str = ext) -> str:
+                    return f"{base}{FEEDS_PATH}{folder}/{name}.{ext}"
+
                 meta = Meta(
-                    title=f"{label}: {archive.month_words(page.month)}"
-                    + (f" (part {page.name.rsplit('-', 1)[1]})" if page.name != page.month else ""),
-                    subtitle=f"Articles of {archive.month_words(page.month)} from {label}",
-                    self_url=url(page), home_url=home, current_url=current,
-                    prev_url=url(pages[i - 1]) if i > 0 else None,
-                    next_url=url(pages[i + 1]) if i + 1 < len(pages) else None,
+                    title=title, subtitle=f"Articles of {archive.month_words(page.month)} from {label}",
+                    self_url=url(page.name), home_url=home,
+                    current_url=f"{base}{FEEDS_PATH}{feed_path(fmt, section)}",
+                    prev_url=url(pages[i - 1].name) if i > 0 else None,
+                    next_url=url(pages[i + 1].name) if i + 1 < len(pages) else None,
                     language=self.settings.language, author=site,
                     # An empty page (the current month before its first article) is dated by the
                     # page before it: never by the clock.
                     updated=updated or _previous_update(pages, i), closed=page.closed,
                     generator_version=self.generator_version,
                 )  # fmt: skip
-                digest = meta.digest([(r.guid, r.updated_at) for r in page.rows])
-                if self._written.get(path) == digest and self.store.exists(path):
+                inputs = (meta, page.rows)
+                if self._written.get(path) == inputs and self.store.exists(path):
                     continue
-                missing = [r.id for r in page.rows if r.id not in loaded and (fmt, r.guid) not in entries]
-                if missing:
-                    loaded.update(self.articles.by_ids(missing, body=False))
-                parts = []
-                for row in reversed(page.rows):  # newest first, as in the feed
-                    key = (fmt, row.guid)
-                    entry = entries.get(key)
-                    if entry is None:
-                        item = self._archive_item(loaded.get(row.id), cache)
-                        if item is None:
-                            continue
-                        entry = entries[key] = render_entry(item)
-                    parts.append(entry)
-                data = render_page(meta, parts)
+                if parts is None:
+                    parts = self._archive_entries(page.rows)
+                data = render_page(meta, [entry[index] for entry in parts])
                 changed = self.store.write(path, data, meta.updated)
-                self._written[path] = digest
-                records.append(FeedRecord(path, url(page), fmt, section, len(parts), etag(data), changed))
+                self._written[path] = inputs
+                record = FeedRecord(path, url(page.name), fmt, section, len(parts), etag(data), changed)
+                records.append(record)
         for path in self.store.paths(folder):
             if path not in wanted and path.rsplit(".", 1)[-1] in ("atom", "rss"):
                 self.store.delete(path)
                 self._written.pop(path, None)
         return records
 
-    def _archive_item(self, article: Article | None, cache: dict[str, Item]) -> Item | None:
-        if article is None:
-            return None
-        key = "archive:" + (article.guid or article.slug)
-        found = cache.get(key)
-        if found is None:
-            try:
-                found = cache[key] = archive.archive_item(article, permalink(self.settings, article.slug))
-            except Exception:
-                log.exception("article %r left out of the archives", article.slug)
-                return None
-        return found
+    def _archive_entries(self, rows: tuple[Row, ...]) -> list[tuple[str, str]]:
+        """The (Atom, RSS) entries of a page's rows, newest first, as in the feed: kept ones as they
+        are, the others rendered from the articles as stored (without their bodies, which archive
+        entries do not show)."""
+        found = {row: self._entries[row] for row in rows if row in self._entries}
+        missing = [row for row in rows if row not in found]
+        if missing:
+            loaded = self.articles.by_ids([row.id for row in missing], body=False)
+            for row in missing:
+                article = loaded.get(row.id)
+                entry = None
+                if article is not None:
+                    try:
+                        item = archive.archive_item(article, permalink(self.settings, article.slug))
+                        entry = (archive.atom_entry(item), archive.rss_item(item))
+                    except Exception:
+                        log.exception("article %r left out of the archives", article.slug)
+                found[row] = entry
+                # Kept only while the stored article is the row's version: it may have changed
+                # since the rows were read, and the next build renders it again for its new row.
+                if article is not None and exact_utc(article.updated_at or NEVER_UPDATED) == row.updated_at:
+                    self._entries[row] = entry
+        return [entry for entry in (found[row] for row in reversed(rows)) if entry is not None]
 
     def _build_sitemaps(self, rows: list[Row], now: datetime) -> list[FeedRecord]:
         base = site_url(self.settings)
@@ -330,11 +359,24 @@ class FeedService:
         pages += [(section_page(self.settings, slug), sections[slug]) for slug in sorted(sections)]
         files.append((sitemaps.PAGES_PATH, sitemaps.urlset(pages), newest))
         index.append((f"{base}/{sitemaps.PAGES_PATH}", newest if rows else None))
+        kept: list[str] = []  # monthly sitemaps whose rows are those they were last written from
         for stem, chunk in sitemaps.monthly(rows).items():
-            entries = [(permalink(self.settings, r.slug), exact_utc(r.updated_at)) for r in chunk]
-            lastmod = max(modified for _, modified in entries)
-            files.append((f"{sitemaps.FOLDER}/{stem}.xml", sitemaps.urlset(entries), lastmod))
-            index.append((f"{base}/{sitemaps.FOLDER}/{stem}.xml", lastmod))
+            path = f"{sitemaps.FOLDER}/{stem}.xml"
+            lastmod = max(exact_utc(r.updated_at) for r in chunk)
+            index.append((f"{base}/{path}", lastmod))
+            inputs = ("sitemap", base, tuple(chunk))
+            if self._written.get(path) == inputs and self.store.exists(path):
+                kept.append(path)
+                continue
+            elements = []
+            for row in chunk:
+                element = self._urls.get(row)
+                if element is None:
+                    element = self._urls[row] = sitemaps.url_element(permalink(self.settings, row.slug),
+                                                                      exact_utc(row.updated_at))  # fmt: skip
+                elements.append(element)
+            files.append((path, sitemaps.urlset_of(elements), lastmod))
+            self._written[path] = inputs
         since = now - timedelta(hours=sitemaps.NEWS_HOURS)
         recent = [r for r in reversed(rows) if since <= r.published_at <= now][: sitemaps.NEWS_MAX]
         news = [(permalink(self.settings, r.slug), r.published_at, r.title or r.slug) for r in recent]
@@ -348,12 +390,13 @@ class FeedService:
         for path, data, modified in files:
             changed = self.store.write(path, data, modified)
             records.append(FeedRecord(path, _public_url(base, path), "sitemap", None, 0, etag(data), changed))
-        wanted = {path for path, _, _ in files}
+        wanted = {path for path, _, _ in files} | set(kept)
         for path in self.store.paths(sitemaps.FOLDER):
             if path not in wanted and path.endswith(".xml"):
                 # A month whose articles were all retracted; the news sitemap with nothing recent
                 # (the schema wants at least one url: no file, and /sitemaps/news.xml answers 404).
                 self.store.delete(path)
+                self._written.pop(path, None)
         return records
 
     def _build_editions(self) -> list[FeedRecord]:

@@ -53,7 +53,8 @@ def make_item(article: Article, link: str) -> Item:
     published = utc(article.published_at)
     image = None
     if article.image is not None:
-        image = Image(one_line(article.image.url), one_line(article.image.alt))
+        image = Image(one_line(article.image.url), one_line(article.image.alt), article.image.width,
+                      article.image.height)  # fmt: skip
     return Item(
         id=one_line(article.guid),
         url=link,
@@ -84,6 +85,6 @@ def exact_utc(value: datetime) -> datetime:
 
 def rfc3339(value: datetime) -> str:
     """``2026-11-25T07:00:00Z``, or ``2026-11-25T07:00:00.123456Z`` when the time has microseconds."""
-    value = exact_utc(value)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{value.microsecond:06d}Z" if value.microsecond else f"{text}Z"
+    # isoformat writes the microseconds only when there are some, as wanted (strftime is slower,
+    # and this runs for every entry of every archive page).
+    return exact_utc(value).replace(tzinfo=None).isoformat() + "Z"

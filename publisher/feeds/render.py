@@ -167,6 +167,10 @@ class _Entry(BaseEntryExtension):
         if image is None:
             return
         content = etree.SubElement(entry, f"{{{MEDIA_NS}}}content", url=image.url, medium="image")
+        if image.width is not None:  # where known (Media RSS: the width and height in pixels)
+            content.set("width", str(image.width))
+        if image.height is not None:
+            content.set("height", str(image.height))
         if image.alt:
             _sub(content, f"{{{MEDIA_NS}}}description", image.alt).set("type", "plain")
 

@@ -56,14 +56,19 @@ def news_sitemap(publication: str, language: str, entries: Iterable[tuple[str, d
     ).encode()
 
 
+def url_element(url: str, modified: datetime | None) -> str:
+    """One ``<url>`` of a urlset (kept per article by the build, which puts a month together again
+    from them when one of its articles changed)."""
+    lastmod = f"    <lastmod>{rfc3339(modified)}</lastmod>\n" if modified is not None else ""
+    return f"  <url>\n    <loc>{xml_text(url)}</loc>\n{lastmod}  </url>\n"
+
+
+def urlset_of(elements: Iterable[str]) -> bytes:
+    return (f'{HEAD}<urlset xmlns="{SITEMAP_NS}">\n' + "".join(elements) + "</urlset>\n").encode()
+
+
 def urlset(entries: Iterable[tuple[str, datetime | None]]) -> bytes:
-    urls = [
-        f"  <url>\n    <loc>{xml_text(url)}</loc>\n"
-        + (f"    <lastmod>{rfc3339(modified)}</lastmod>\n" if modified is not None else "")
-        + "  </url>\n"
-        for url, modified in entries
-    ]
-    return (f'{HEAD}<urlset xmlns="{SITEMAP_NS}">\n' + "".join(urls) + "</urlset>\n").encode()
+    return urlset_of(url_element(url, modified) for url, modified in entries)
 
 
 def sitemap_index(entries: Iterable[tuple[str, datetime | None]]) -> bytes:
