@@ -15,6 +15,7 @@ rolled back and planned again from what is now there.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -278,23 +279,46 @@ class ArticleStore:
         """(id, guid, slug, title, section, section_slug, published_at, updated_at, content_hash) of
         every live article, oldest first: what archives and sitemaps are planned from, without the
         text."""
-        cols = (t.c.id, t.c.guid, t.c.slug, t.c.title, t.c.section, t.c.section_slug, t.c.published_at,
-                t.c.updated_at, t.c.content_hash)  # fmt: skip
+        # The two times read as the driver gives them and made aware here: the column type's
+        # per-value processing was a third of the read, and this runs on every feeds refresh.
+        published, updated = (sa.type_coerce(c, sa.String) for c in (t.c.published_at, t.c.updated_at))
+        cols = (t.c.id, t.c.guid, t.c.slug, t.c.title, t.c.section, t.c.section_slug, published, updated,
+                t.c.content_hash)  # fmt: skip
         query = sa.select(*cols).where(t.c.retracted_at.is_(None)).order_by(t.c.published_at, t.c.id)
         with self.db.connect() as conn:
-            return [tuple(row) for row in conn.execute(query)]
+            return [
+                (i, g, s, ti, se, ss, _utc(p), _utc(u), h)
+                for i, g, s, ti, se, ss, p, u, h in conn.execute(query)
+            ]
 
     def by_ids(self, ids: Iterable[int], *, body: bool = True) -> dict[int, Article]:
         """The articles with these row ids (retracted or not), by id; without ``body``, their
         ``body_html`` is left unread (empty), for the archives, which show no Deep Look."""
         wanted = sorted(set(ids))
-        cols = [c if body or c.name != "body_html" else sa.literal_column("''").label("body_html") for c in t.c]
+        # The archives read every article of a month this way: times and JSON are read raw and
+        # converted here (as in live_rows), a third of the time of the column types' processing.
+        cols = []
+        for c in t.c:
+            if c.name == "body_html" and not body:
+                cols.append(sa.literal_column("''").label("body_html"))
+            elif c.name in _RAW_TIMES or c.name in _RAW_JSON:
+                cols.append(sa.type_coerce(c, sa.String).label(c.name))
+            else:
+                cols.append(c)
+        names = [c.name for c in cols]
         found: dict[int, Article] = {}
         with self.db.connect() as conn:
             for start in range(0, len(wanted), CHUNK):
                 query = sa.select(*cols).where(t.c.id.in_(wanted[start : start + CHUNK]))
-                for row in conn.execute(query).mappings():
-                    found[row["id"]] = _article(row)
+                for row in conn.execute(query):
+                    values = dict(zip(names, row, strict=True))
+                    for name in _RAW_TIMES:
+                        if values[name] is not None:
+                            values[name] = _utc(values[name])
+                    for name in _RAW_JSON:
+                        if isinstance(values[name], str):  # SQLite: text; PostgreSQL: parsed already
+                            values[name] = json.loads(values[name])
+                    found[values["id"]] = _article(values)
         return found
 
     def by_slugs(self, slugs: Iterable[str]) -> dict[str, Article]:
@@ -352,6 +376,17 @@ class ArticleStore:
             )
             row = conn.execute(sa.select(t).where(t.c.slug == slug)).mappings().first()
         return _article(row) if row else None
+
+
+_RAW_TIMES = ("published_at", "updated_at", "retracted_at")
+_RAW_JSON = ("authors", "quick_looks")
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A stored time as UTCDateTime reads it: SQLite gives text, PostgreSQL a naive datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value + "+00:00")  # faster than replace(tzinfo=UTC) after
+    return value.replace(tzinfo=UTC)
 
 
 def _new_guid(article: Article) -> str:

@@ -39,6 +39,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# The columns of ArticleStore.live_rows, after its WHERE and ORDER BY: the index covers that read.
+LIVE_ROWS_INDEX = ("retracted_at", "published_at", "id", "guid", "slug", "title", "section", "section_slug",
+                   "updated_at", "content_hash")  # fmt: skip
+
 articles = sa.Table(
     "articles",
     metadata,
@@ -70,6 +74,9 @@ articles = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("retracted_at", UTCDateTime, nullable=True),
     sa.Index("ix_articles_live_published", "retracted_at", "published_at"),
+    # Covers ArticleStore.live_rows, read by every feeds build: on SQLite the columns after a long
+    # body_html sit in its overflow pages, and reading them from the table costs twice the query.
+    sa.Index("ix_articles_live_rows", *LIVE_ROWS_INDEX),
     sa.Index("ix_articles_source_id", "source_id", unique=True),
 )
 

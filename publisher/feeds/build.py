@@ -70,6 +70,7 @@ EDITION_FORMATS = ("atom", "rss")
 # Rendered archive entries kept between builds, newest articles first: two formats of about 2 kB each,
 # so at most about 80 MB. A correction to an older article renders its page's entries again.
 KEEP_ENTRIES = 20_000
+ENTRY_SLACK = 64  # stale entries tolerated beyond a quarter of those kept, before a sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +188,13 @@ class FeedService:
         """Drop what no later build can use: entries of rows no longer live (changed, retracted)
         or beyond the newest ``KEEP_ENTRIES``; items of articles no longer in any feed (a
         refresh builds a few feeds: the others' items stay until the bound is passed)."""
-        keep = set(rows[-KEEP_ENTRIES:])
-        self._entries = {row: entry for row, entry in self._entries.items() if row in keep}
-        self._urls = {row: url for row, url in self._urls.items() if row in keep}
+        # Stale entries (of rows changed since) only accumulate with changes: sweep them once they
+        # are a quarter of what is kept, not on every refresh.
+        bound = min(len(rows), KEEP_ENTRIES) * 5 // 4 + ENTRY_SLACK
+        if len(self._entries) > bound or len(self._urls) > bound:
+            keep = set(rows[-KEEP_ENTRIES:])
+            self._entries = {row: entry for row, entry in self._entries.items() if row in keep}
+            self._urls = {row: url for row, url in self._urls.items() if row in keep}
         if len(self._items) > 2 * len(items_used) + self.settings.feed_items:
             self._items = {key: item for key, item in self._items.items() if key in items_used}
 
@@ -281,7 +286,7 @@ class FeedService:
         records: list[FeedRecord] = []
         wanted: set[str] = set()
         for i, page in enumerate(pages):
-            updated = max((exact_utc(r.updated_at) for r in page.rows), default=None)
+            updated = exact_utc(max(r.updated_at for r in page.rows)) if page.rows else None
             title = f"{label}: {archive.month_words(page.month)}" + (
                 f" (part {page.name.rsplit('-', 1)[1]})" if page.name != page.month else "")  # fmt: skip
             parts: list[tuple[str, str]] | None = None
@@ -335,7 +340,7 @@ class FeedService:
                 if article is not None:
                     try:
                         item = archive.archive_item(article, permalink(self.settings, article.slug))
-                        entry = (archive.atom_entry(item), archive.rss_item(item))
+                        entry = archive.entries(item)
                     except Exception:
                         log.exception("article %r left out of the archives", article.slug)
                 found[row] = entry
@@ -349,12 +354,15 @@ class FeedService:
         base = site_url(self.settings)
         files: list[tuple[str, bytes, datetime]] = []
         index: list[tuple[str, datetime | None]] = []
-        newest = max((exact_utc(r.updated_at) for r in rows), default=NEVER_UPDATED)
-        # The pages: home, each section, the editions list.
+        # The pages: home, each section, the editions list. (Rows hold aware times: compared as
+        # they are, converted once.)
         sections: dict[str, datetime] = {}
         for row in rows:
-            updated = exact_utc(row.updated_at)
-            sections[row.section_slug] = max(sections.get(row.section_slug, updated), updated)
+            last = sections.get(row.section_slug)
+            if last is None or row.updated_at > last:
+                sections[row.section_slug] = row.updated_at
+        sections = {slug: exact_utc(updated) for slug, updated in sections.items()}
+        newest = max(sections.values(), default=NEVER_UPDATED)
         pages = [(f"{base}/", newest if rows else None), (f"{base}/editions/", None)]
         pages += [(section_page(self.settings, slug), sections[slug]) for slug in sorted(sections)]
         files.append((sitemaps.PAGES_PATH, sitemaps.urlset(pages), newest))
@@ -362,7 +370,7 @@ class FeedService:
         kept: list[str] = []  # monthly sitemaps whose rows are those they were last written from
         for stem, chunk in sitemaps.monthly(rows).items():
             path = f"{sitemaps.FOLDER}/{stem}.xml"
-            lastmod = max(exact_utc(r.updated_at) for r in chunk)
+            lastmod = exact_utc(max(r.updated_at for r in chunk))
             index.append((f"{base}/{path}", lastmod))
             inputs = ("sitemap", base, tuple(chunk))
             if self._written.get(path) == inputs and self.store.exists(path):

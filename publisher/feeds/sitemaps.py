@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from publisher.feeds.archive import Row, month_of, xml_text
+from publisher.feeds.archive import Row, by_month, xml_text
 from publisher.feeds.model import rfc3339
 from publisher.text import one_line
 
@@ -92,12 +92,10 @@ def robots_txt(site_url: str) -> bytes:
 
 def monthly(rows: Sequence[Row]) -> dict[str, list[Row]]:
     """The article sitemaps' file names (``articles-2026-11``) and their rows, oldest first."""
-    by_month: dict[str, list[Row]] = {}
-    for row in rows:
-        by_month.setdefault(month_of(row.published_at), []).append(row)
+    months = by_month(rows)
     files: dict[str, list[Row]] = {}
-    for month in sorted(by_month):
-        chunk = by_month[month]
+    for month in sorted(months):
+        chunk = months[month]
         for number, start in enumerate(range(0, len(chunk), MAX_URLS), 1):
             files[f"articles-{month}" + ("" if number == 1 else f"-{number}")] = chunk[
                 start : start + MAX_URLS
