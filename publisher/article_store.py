@@ -257,13 +257,14 @@ class ArticleStore:
         limit: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        offset: int = 0,
     ) -> list[Article]:
         """Newest first. ``section`` matches the name or its slug, case-insensitively."""
         query = sa.select(t).order_by(t.c.published_at.desc(), t.c.id.desc())
         if section:
-            query = query.where(
-                sa.or_(sa.func.lower(t.c.section) == section.lower(), t.c.section_slug == section)
-            )
+            query = query.where(_in_section(section))
+        if offset:
+            query = query.offset(offset)
         if not include_retracted:
             query = query.where(t.c.retracted_at.is_(None))
         if since is not None:
@@ -274,6 +275,14 @@ class ArticleStore:
             query = query.limit(limit)
         with self.db.connect() as conn:
             return [_article(row) for row in conn.execute(query).mappings()]
+
+    def count_live(self, section: str | None = None) -> int:
+        """How many live articles ``list`` pages through (``section`` as there)."""
+        query = sa.select(sa.func.count()).select_from(t).where(t.c.retracted_at.is_(None))
+        if section:
+            query = query.where(_in_section(section))
+        with self.db.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
 
     def live_rows(self) -> list[tuple[Any, ...]]:
         """(id, guid, slug, title, section, section_slug, published_at, updated_at, content_hash) of
@@ -376,6 +385,10 @@ class ArticleStore:
             )
             row = conn.execute(sa.select(t).where(t.c.slug == slug)).mappings().first()
         return _article(row) if row else None
+
+
+def _in_section(section: str) -> Any:
+    return sa.or_(sa.func.lower(t.c.section) == section.lower(), t.c.section_slug == section)
 
 
 _RAW_TIMES = ("published_at", "updated_at", "retracted_at")

@@ -257,6 +257,9 @@ def test_healthz_says_only_unavailable_and_logs_the_reason(make_settings, caplog
         ("GET", "/editions/morning/%ff%fe", None, 404),
         ("GET", "/articles/%ff%fe%00", None, 404),
         ("GET", "/sections/" + "%ff" * 2000, None, 404),
+        ("GET", "/editions/?page=99999999999999999999999", None, 404),
+        ("GET", "/editions/?page=%ff%00", None, 404),
+        ("GET", "/editions/?page=1&page=-1", None, 404),
         ("GET", "/preferences/99999999999999999999999.x", None, 400),
         ("GET", "/api/editions/99999999999999999999999", None, 422),
         ("GET", "/api/editions/0", None, 422),
@@ -375,6 +378,7 @@ PAGES = [
     ("GET", "/sitemap.xml"), ("GET", "/sitemaps/{name}"), ("HEAD", "/sitemaps/{name}"),
     ("GET", "/robots.txt"),
     ("GET", "/articles/{slug}"), ("GET", "/sections/{slug}"), ("GET", "/editions/{name}/{day}"),
+    ("GET", "/editions/"),
     ("GET", "/unsubscribe/{token}"), ("POST", "/unsubscribe/{token}"),
     ("GET", "/preferences/{token}"), ("POST", "/preferences/{token}"),
     ("GET", "/preferences/{token}/data"), ("GET", "/preferences/{token}/delete"),
@@ -397,8 +401,8 @@ def _routes(client: TestClient) -> list[tuple[str, str]]:
 def test_no_route_answers_500_to_anything(client: TestClient, data: Any) -> None:
     method, template = data.draw(st.sampled_from(_routes(client)))
     path = _fill(template, data)
-    query = data.draw(st.dictionaries(st.sampled_from(["days", "format", "v", "x", "status", "q", "cursor"]),
-                                      _anything, max_size=2))  # fmt: skip
+    keys = ["days", "format", "v", "x", "status", "q", "cursor", "page"]
+    query = data.draw(st.dictionaries(st.sampled_from(keys), _anything, max_size=2))
     headers = data.draw(_headers)
     if data.draw(st.booleans()):
         headers["Authorization"] = AUTH["Authorization"]

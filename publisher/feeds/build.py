@@ -42,6 +42,7 @@ from publisher.feeds.catalog import (
     EXTENSIONS,
     FEEDS_PATH,
     FeedSpec,
+    edition_feed_specs,
     feed_path,
     feed_specs,
     permalink,
@@ -410,7 +411,6 @@ class FeedService:
     def _build_editions(self) -> list[FeedRecord]:
         """``editions/<name>.atom`` and ``.rss`` per configured edition: its newest editions that
         went out, one entry each, carrying the digest."""
-        base, site = site_url(self.settings), one_line(self.settings.site_title)
         source = SentEditions(self.articles)
         records = []
         for name, (title, _cutoff) in parse_edition_names(self.settings.edition_names).items():
@@ -426,15 +426,10 @@ class FeedService:
                     authors=(), section="", section_slug="", image=None,
                 ))  # fmt: skip
             updated = max((item.updated for item in items), default=NEVER_UPDATED)
-            for fmt in EDITION_FORMATS:
-                path = f"editions/{name}.{EXTENSIONS[fmt]}"
-                name_line = one_line(title)
-                spec = FeedSpec(fmt, None, None, path, f"{base}{FEEDS_PATH}{path}", f"{site}: {name_line}",
-                                f"Every {name_line} of {site} as it went out",
-                                f"{base}/editions/")  # fmt: skip
+            for spec in edition_feed_specs(self.settings, name, title):
                 data, count = _render(spec, self._channel(spec, updated, None), items)
-                changed = self.store.write(path, data, updated)
-                records.append(FeedRecord(path, spec.url, fmt, None, count, etag(data), changed))
+                changed = self.store.write(spec.path, data, updated)
+                records.append(FeedRecord(spec.path, spec.url, spec.format, None, count, etag(data), changed))
         return records
 
     def _channel(self, spec: FeedSpec, updated: datetime, archive_url: str | None = None) -> Channel:

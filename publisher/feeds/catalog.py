@@ -75,3 +75,16 @@ def catalog(settings: Settings, sections: Iterable[tuple[str, str]]) -> list[Fee
     for name, slug in sections:
         specs += feed_specs(settings, slug, name)
     return specs
+
+
+def edition_feed_specs(settings: Settings, name: str, title: str) -> list[FeedSpec]:
+    """The editions feeds of one edition name (``editions/morning.atom`` and ``.rss``): every
+    edition of it that went out, one entry each; their page is the editions list."""
+    base, site, name_line = site_url(settings), one_line(settings.site_title), one_line(title)
+    specs = []
+    for fmt in ("atom", "rss"):
+        path = f"editions/{name}.{EXTENSIONS[fmt]}"
+        about = f"Every {name_line} of {site} as it went out"
+        specs.append(FeedSpec(fmt, None, None, path, f"{base}{FEEDS_PATH}{path}", f"{site}: {name_line}",
+                              about, f"{base}/editions/"))  # fmt: skip
+    return specs

@@ -12,9 +12,11 @@ a change of the entry.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -48,13 +50,13 @@ class SentEditions:
         self.db = articles.db
 
     def list(
-        self, name: str | None = None, *, limit: int | None = None, offset: int = 0
+        self, name: str | Collection[str] | None = None, *, limit: int | None = None, offset: int = 0
     ) -> list[SentEdition]:
-        """Newest first."""
+        """Newest first; ``name`` one edition name or several."""
         query = sa.select(t.c.id, t.c.name, t.c.title, t.c.date, t.c.cutoff, t.c.started_at,
                           t.c.article_slugs, t.c.max_articles).where(WENT_OUT)  # fmt: skip
         if name is not None:
-            query = query.where(t.c.name == name)
+            query = query.where(_named(name))
         query = query.order_by(t.c.date.desc(), t.c.id.desc()).offset(offset)
         if limit is not None:
             query = query.limit(limit)
@@ -63,10 +65,10 @@ class SentEditions:
         return [SentEdition(r.id, r.name, r.title, r.date, r.cutoff, r.started_at, tuple(r.article_slugs),
                             r.max_articles) for r in rows]  # fmt: skip
 
-    def count(self, name: str | None = None) -> int:
+    def count(self, name: str | Collection[str] | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(t).where(WENT_OUT)
         if name is not None:
-            query = query.where(t.c.name == name)
+            query = query.where(_named(name))
         with self.db.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
@@ -87,6 +89,10 @@ class SentEditions:
                               max_articles=record.max_articles)  # fmt: skip
             out.append((record, edition, updated))
         return out
+
+
+def _named(name: str | Collection[str]) -> Any:
+    return t.c.name == name if isinstance(name, str) else t.c.name.in_(sorted(name))
 
 
 def edition_guid(name: str, day: date) -> str:

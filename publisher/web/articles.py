@@ -1,5 +1,6 @@
 """``/articles/{slug}``, ``/sections/{slug}`` and ``/``: plain HTML pages, so that every link in the
 feeds resolves, each with ``<link rel="alternate">`` autodiscovery of the site's and section's feeds.
+A section's page lists all its articles, newest first, ``PAGE_SIZE`` to a page (``?page=2``).
 
 Article text is untrusted: the templates escape every field; the body is the HTML sanitised at
 ingest (links made absolute as in the feeds).
@@ -20,10 +21,11 @@ from publisher.feeds.catalog import section_page as section_page_url
 from publisher.feeds.content import absolute_body
 from publisher.settings import Settings
 from publisher.text import one_line
-from publisher.web.pages import not_found, render
+from publisher.web.pages import Pager, not_found, pager, render
 
 router = APIRouter()
 FORMAT_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+PAGE_SIZE = 30  # articles on a page of a section
 
 
 def _common(settings: Settings, feeds: list[FeedSpec]) -> dict[str, Any]:
@@ -37,9 +39,9 @@ def _common(settings: Settings, feeds: list[FeedSpec]) -> dict[str, Any]:
 
 
 def _listing(settings: Settings, title: str, heading: str, feeds: list[FeedSpec],
-             articles: list[Article]) -> HTMLResponse:  # fmt: skip
+             articles: list[Article], pages: Pager | None = None) -> HTMLResponse:  # fmt: skip
     return render(settings, "listing.html", headers={"Cache-Control": "public, max-age=60"}, title=title,
-                  heading=heading, articles=articles, **_common(settings, feeds))  # fmt: skip
+                  heading=heading, articles=articles, pager=pages, **_common(settings, feeds))  # fmt: skip
 
 
 def json_ld(settings: Settings, article: Article) -> Markup:
@@ -97,9 +99,15 @@ def section_page(request: Request, slug: str) -> HTMLResponse:
     names = dict((s, n) for n, s in app.articles.sections())
     if slug not in names:
         return not_found(settings, "There is no section at this address.")
-    articles = app.articles.list(section=slug, limit=settings.feed_items)
+    pages = pager(request, app.articles.count_live(slug), PAGE_SIZE)
+    if pages is None:
+        return not_found(settings, "This section has no such page.")
+    articles = app.articles.list(section=slug, limit=PAGE_SIZE, offset=(pages.page - 1) * PAGE_SIZE)
     feeds = feed_specs(settings, slug, names[slug])
-    return _listing(settings, f"{names[slug]} · {settings.site_title}", names[slug], feeds, articles)
+    name = one_line(names[slug])
+    where = name if pages.page == 1 else f"{name}, page {pages.page}"
+    title = f"{where} · {settings.site_title}"
+    return _listing(settings, title, name, feeds, articles, pages)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -8,12 +8,15 @@ overrides the pages as it does the email: a file at ``<dir>/web/<name>`` replace
 from __future__ import annotations
 
 import hashlib
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from publisher.edition.compile import date_in_words
@@ -96,6 +99,41 @@ def render(
         **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=headers or {"Cache-Control": "no-store"})
+
+
+# ?page=N of a paged list: a whole number from 1, at most six digits (no list has a million pages).
+_PAGE = re.compile(r"[1-9][0-9]{0,5}", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """Where a paged list is: page ``page`` of ``pages`` at ``path`` (newest first)."""
+
+    page: int
+    pages: int
+    path: str
+
+    def url(self, page: int) -> str:
+        return self.path if page == 1 else f"{self.path}?page={page}"
+
+    @property
+    def newer_url(self) -> str | None:
+        return self.url(self.page - 1) if self.page > 1 else None
+
+    @property
+    def older_url(self) -> str | None:
+        return self.url(self.page + 1) if self.page < self.pages else None
+
+
+def pager(request: Request, total: int, size: int) -> Pager | None:
+    """The page ``?page=`` asks for among ``total`` items ``size`` to a page, or None when there is
+    no such page (not a number, 0, past the last); an empty list has one, empty, page."""
+    raw = request.query_params.get("page", "1")
+    if not _PAGE.fullmatch(raw):
+        return None
+    pages = max(1, -(-total // size))
+    page = int(raw)
+    return Pager(page, pages, request.url.path) if page <= pages else None
 
 
 def message_page(settings: Settings, heading: str, text: str, *, status_code: int = 200) -> HTMLResponse:
