@@ -30,7 +30,6 @@ from typing import NamedTuple
 from publisher.article import Article, Image
 from publisher.errors import FeedError
 from publisher.feeds.model import Item, exact_utc, rfc3339, utc
-from publisher.feeds.render import atom_summary
 from publisher.text import one_line
 
 PAGE_SIZE = 1000
@@ -216,23 +215,29 @@ def entries(item: Item) -> tuple[str, str]:
     """
     title, link, guid = _escape(item.title), _escape(item.url), _escape(item.id)
     content, section = _escape(item.content_html), _escape(item.section)
+    authors = [_escape(name) for name in item.authors]
     media = _media(item, xml_attr, xml_text) if item.image is not None else ""
     atom = [f"  <entry>\n    <id>{guid}</id>\n    <title>{title}</title>\n"
             f"    <updated>{rfc3339(item.updated)}</updated>\n"]  # fmt: skip
     rss = [f"    <item>\n      <title>{title}</title>\n      <link>{link}</link>\n"]
-    for name in item.authors:
-        atom.append(f"    <author>\n      <name>{_escape(name)}</name>\n    </author>\n")
+    for name in authors:
+        atom.append(f"    <author>\n      <name>{name}</name>\n    </author>\n")
     href = link.replace(_QUOTE, "&quot;")
     atom.append(f'    <content type="html">{content}</content>\n'
                 f'    <link href="{href}" rel="alternate" type="text/html"/>\n')  # fmt: skip
     if item.summary:
-        summary, kind = atom_summary(item.summary)
-        atom.append(f'    <summary type="{kind}">{_escape(summary)}</summary>\n')
-        # HTML by convention, as in the feed (render.render_rss): the summary escaped once as HTML.
-        rss.append(f"      <description>{_escape(_escape(item.summary))}</description>\n")
+        # As text, or as HTML when it holds a "<" (render.atom_summary); HTML by convention in RSS,
+        # as in the feed (render.render_rss). Either way the summary escaped once as HTML first.
+        once = _escape(item.summary)
+        twice = _escape(once) if once != item.summary else once  # nothing to escape: as it is
+        if "<" in item.summary:
+            atom.append(f'    <summary type="html">{twice}</summary>\n')
+        else:
+            atom.append(f'    <summary type="text">{once}</summary>\n')
+        rss.append(f"      <description>{twice}</description>\n")
     rss.append(f"      <content:encoded>{content}</content:encoded>\n")
-    for name in item.authors:
-        rss.append(f"      <dc:creator>{_escape(name)}</dc:creator>\n")
+    for name in authors:
+        rss.append(f"      <dc:creator>{name}</dc:creator>\n")
     rss.append(f'      <guid isPermaLink="false">{guid}</guid>\n')
     if item.section:
         atom.append(f'    <category term="{section.replace(_QUOTE, "&quot;")}"/>\n')

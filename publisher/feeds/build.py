@@ -334,7 +334,7 @@ class FeedService:
         found = {row: self._entries[row] for row in rows if row in self._entries}
         missing = [row for row in rows if row not in found]
         if missing:
-            loaded = self.articles.by_ids([row.id for row in missing], body=False)
+            loaded = self.articles.digests([row.id for row in missing])
             for row in missing:
                 article = loaded.get(row.id)
                 entry = None
