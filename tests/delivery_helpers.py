@@ -38,8 +38,23 @@ def wait_until_done(app: App, edition_id: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while app.delivery.ledger.open_count(edition_id):
         if time.monotonic() > deadline:
-            raise AssertionError(f"edition {edition_id} not done: {app.delivery.ledger.counts(edition_id)}")
+            raise AssertionError(
+                f"edition {edition_id} not done: {app.delivery.ledger.counts(edition_id)}; "
+                f"open rows: {_open_rows(app, edition_id)}"
+            )
         time.sleep(0.2)
+
+
+def _open_rows(app: App, edition_id: int) -> list[tuple[object, ...]]:
+    import sqlalchemy as sa
+
+    from publisher.db.schema import deliveries as d
+
+    query = sa.select(d.c.id, d.c.status, d.c.attempts, d.c.last_error, d.c.claimed_at).where(
+        d.c.edition_id == edition_id, d.c.status.in_(["pending", "queued", "sending"])
+    )
+    with app.db.connect() as conn:
+        return [tuple(row) for row in conn.execute(query.limit(5))]
 
 
 def parse(message: bytes) -> email.message.EmailMessage:

@@ -101,6 +101,34 @@ def test_transient_failures_are_retried_and_their_replies_kept(make_settings) ->
     app.close()
 
 
+class _GreylistOnce(Recorder):
+    """451 at DATA for the first try of one address, over a pipelining connection."""
+
+    greylisted: str = ""
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        if self.greylisted in envelope.rcpt_tos and not self.replies["451"]:
+            self.replies["451"] += 1
+            return "451 4.7.1 greylisted"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize("which", [0, 2])
+def test_a_retry_asked_for_by_the_last_reply_of_a_batch_is_sent(make_settings, which: int) -> None:
+    """Found: with PIPELINING the last message's reply is read after the loop, and a 451 there
+    left its row 'sending' until a lease sweep."""
+    recorder = _GreylistOnce()
+    recorder.greylisted = reader(which)
+    with SmtpServer(recorder) as server:
+        app = App(make_settings(smtp_url=server.url, smtp_retry_delay=0.001))
+        edition_id = seed(app, 3)
+        app.delivery.start(edition_id)
+        assert recorder.replies["451"] == 1
+        assert recorder.counts() == {reader(i): 1 for i in range(3)}
+        assert app.delivery.ledger.counts(edition_id)["sent"] == 3
+        app.close()
+
+
 def test_a_hard_bounce_fails_marks_bounced_and_is_not_mailed_again(make_settings) -> None:
     recorder = Recorder(bounce=frozenset({reader(1)}))
     with SmtpServer(recorder) as server:

@@ -182,18 +182,20 @@ class BatchSender:
         self._claims = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claims")
         try:
             while self._heap:
-                attempt = heapq.heappop(self._heap)
-                try:
-                    self._attempt(attempt)
-                except (_Stop, sa.exc.DBAPIError):
-                    raise  # the batch stops without halting the edition
-                except Exception as exc:
-                    # Our own fault, not the reader's nor the server's: fail nobody for it.
-                    log.exception("delivery %s: cannot send, the batch stops", attempt.row.id)
-                    result.halted = f"{type(exc).__name__}: {exc}"
-                    self._stop(attempt, f"not sent: {result.halted}")
-                    return result
-            self._settle()
+                while self._heap:
+                    attempt = heapq.heappop(self._heap)
+                    try:
+                        self._attempt(attempt)
+                    except (_Stop, sa.exc.DBAPIError):
+                        raise  # the batch stops without halting the edition
+                    except Exception as exc:
+                        # Our own fault, not the reader's nor the server's: fail nobody for it.
+                        log.exception("delivery %s: cannot send, the batch stops", attempt.row.id)
+                        result.halted = f"{type(exc).__name__}: {exc}"
+                        self._stop(attempt, f"not sent: {result.halted}")
+                        return result
+                # The last replies may ask for retries: the batch is done only when none does.
+                self._settle()
         except _Stop:
             return result
         finally:
