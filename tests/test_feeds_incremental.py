@@ -148,3 +148,20 @@ def test_image_sizes_are_stored_and_written_to_media_rss(app) -> None:
         assert found == {"https://img.example.com/1.jpg": ("1200", "800"),
                          "https://img.example.com/2.jpg": (None, "300"),
                          "https://img.example.com/3.jpg": (None, None)}, path  # fmt: skip
+
+
+def test_the_article_page_gives_the_image_size_where_known(app) -> None:
+    from fastapi.testclient import TestClient
+
+    from publisher.web import create_app
+
+    seed(app, [article(1, image=Image("https://img.example.com/1.jpg", "One", 1200, 800)),
+               article(2, image=Image("https://img.example.com/2.jpg", "Two", 1200, None))])  # fmt: skip
+    with TestClient(create_app(app)) as client:
+        sized = client.get("/articles/story-1").text
+        assert '<img src="https://img.example.com/1.jpg" alt="One" width="1200" height="800">' in sized
+        assert '<meta property="og:image:width" content="1200">' in sized
+        assert '<meta property="og:image:height" content="800">' in sized
+        half = client.get("/articles/story-2").text
+        assert '<img src="https://img.example.com/2.jpg" alt="Two">' in half  # both or neither
+        assert "og:image:height" not in half
