@@ -123,3 +123,10 @@ def test_the_editions_feeds_hold_the_editions_that_went_out(app: App) -> None:
         feed = parse(feed_bytes(app, path))
         assert feed.bozo == 0
         assert [e.link.rsplit("/", 1)[1] for e in feed.entries] == dates
+    # Unchanged: not rewritten. A correction to one of their articles: the digest shows it.
+    assert [r.path for r in app.feeds.build_all().files if r.changed and r.path.startswith("editions/")] == []
+    lead = app.articles.list()[0]
+    app.articles.save_many([replace(lead, title="A corrected headline")])
+    changed = [r.path for r in app.feeds.refresh([lead.section_slug]).files if r.changed]
+    assert {"editions/morning.atom", "editions/morning.rss"} <= set(changed)
+    assert b"A corrected headline" in feed_bytes(app, "editions/morning.atom")

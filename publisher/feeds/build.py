@@ -135,6 +135,7 @@ class FeedService:
         self._entries: dict[Row, tuple[str, str] | None] = {}
         self._items: dict[tuple[Article, str | None], Item | None] = {}  # (article, guid) -> item
         self._urls: dict[Row, str] = {}  # archive row -> its <url> in the monthly sitemap
+        self._edition_items: dict[tuple[object, ...], Item] = {}  # (edition, its articles) -> entry
         try:
             self.generator_version = version("publisher")
         except PackageNotFoundError:  # running from a source tree that was never installed
@@ -182,10 +183,10 @@ class FeedService:
             except Exception as exc:
                 log.exception("%s could not be built", what)
                 result.errors.append(f"{what}: {exc}")
-        self._forget(rows, items_used)
+        self._forget(rows, items_used, len(by_section) + 1)
         return result
 
-    def _forget(self, rows: list[Row], items_used: set[tuple[Article, str | None]]) -> None:
+    def _forget(self, rows: list[Row], items_used: set[tuple[Article, str | None]], feeds: int) -> None:
         """Drop what no later build can use: entries of rows no longer live (changed, retracted)
         or beyond the newest ``KEEP_ENTRIES``; items of articles no longer in any feed (a
         refresh builds a few feeds: the others' items stay until the bound is passed)."""
@@ -196,7 +197,7 @@ class FeedService:
             keep = set(rows[-KEEP_ENTRIES:])
             self._entries = {row: entry for row, entry in self._entries.items() if row in keep}
             self._urls = {row: url for row, url in self._urls.items() if row in keep}
-        if len(self._items) > 2 * len(items_used) + self.settings.feed_items:
+        if len(self._items) > 2 * feeds * self.settings.feed_items:  # twice what all the feeds show
             self._items = {key: item for key, item in self._items.items() if key in items_used}
 
     def _archive_url(self, section: str | None, pages: list[Page], fmt: str) -> str | None:
@@ -221,16 +222,7 @@ class FeedService:
         records = []
         for spec in feed_specs(self.settings, section, name):
             channel = self._channel(spec, updated, self._archive_url(section, pages, spec.format))
-            inputs = (channel, tuple(items))
-            last = self._written.get(spec.path)
-            if isinstance(last, tuple) and last[0] == inputs and self.store.exists(spec.path):
-                _, count, tag = last  # the same feed as written last time: nothing to render
-                records.append(FeedRecord(spec.path, spec.url, spec.format, section, count, tag, False))
-                continue
-            data, count = _render(spec, channel, items)
-            changed = self.store.write(spec.path, data, updated)
-            self._written[spec.path] = (inputs, count, etag(data))
-            records.append(FeedRecord(spec.path, spec.url, spec.format, section, count, etag(data), changed))
+            records.append(self._write_feed(spec, channel, items, section))
         return records
 
     def _item(self, article: Article, used: set[tuple[Article, str | None]]) -> Item | None:
@@ -410,27 +402,48 @@ class FeedService:
 
     def _build_editions(self) -> list[FeedRecord]:
         """``editions/<name>.atom`` and ``.rss`` per configured edition: its newest editions that
-        went out, one entry each, carrying the digest."""
+        went out, one entry each, carrying the digest. An entry is made once per edition and
+        version of its articles, a feed rendered only when its entries changed."""
         source = SentEditions(self.articles)
         records = []
+        kept: dict[tuple[object, ...], Item] = {}
         for name, (title, _cutoff) in parse_edition_names(self.settings.edition_names).items():
             loaded = source.load(source.list(name, limit=self.settings.feed_items))
             items = []
             for record, edition, updated in loaded:
-                url = archive_page(self.settings, record.name, record.date)
-                items.append(Item(
-                    id=edition_guid(record.name, record.date), url=url,
-                    title=one_line(edition_subject(edition, self.settings)) or one_line(record.title),
-                    summary="", content_html=digest_html(self.settings, edition.articles),
-                    published=published_time(record), updated=max(updated, published_time(record)),
-                    authors=(), section="", section_slug="", image=None,
-                ))  # fmt: skip
+                key = (record, edition.articles, updated)
+                item = self._edition_items.get(key)
+                if item is None:
+                    url = archive_page(self.settings, record.name, record.date)
+                    item = Item(
+                        id=edition_guid(record.name, record.date), url=url,
+                        title=one_line(edition_subject(edition, self.settings)) or one_line(record.title),
+                        summary="", content_html=digest_html(self.settings, edition.articles),
+                        published=published_time(record), updated=max(updated, published_time(record)),
+                        authors=(), section="", section_slug="", image=None,
+                    )  # fmt: skip
+                kept[key] = item
+                items.append(item)
             updated = max((item.updated for item in items), default=NEVER_UPDATED)
             for spec in edition_feed_specs(self.settings, name, title):
-                data, count = _render(spec, self._channel(spec, updated, None), items)
-                changed = self.store.write(spec.path, data, updated)
-                records.append(FeedRecord(spec.path, spec.url, spec.format, None, count, etag(data), changed))
+                records.append(self._write_feed(spec, self._channel(spec, updated, None), items, None))
+        self._edition_items = kept
         return records
+
+    def _write_feed(
+        self, spec: FeedSpec, channel: Channel, items: list[Item], section: str | None
+    ) -> FeedRecord:
+        """Render and store a feed, unless it is what this service last wrote there and still is."""
+        inputs = (channel, tuple(items))
+        last = self._written.get(spec.path)
+        if isinstance(last, tuple) and last[0] == inputs and self.store.exists(spec.path):
+            _, count, tag = last
+            return FeedRecord(spec.path, spec.url, spec.format, section, count, tag, False)
+        data, count = _render(spec, channel, items)
+        changed = self.store.write(spec.path, data, channel.updated)
+        tag = etag(data)
+        self._written[spec.path] = (inputs, count, tag)
+        return FeedRecord(spec.path, spec.url, spec.format, section, count, tag, changed)
 
     def _channel(self, spec: FeedSpec, updated: datetime, archive_url: str | None = None) -> Channel:
         return Channel(
