@@ -135,6 +135,7 @@ class FeedService:
         self._entries: dict[Row, tuple[str, str] | None] = {}
         self._items: dict[tuple[Article, str | None], Item | None] = {}  # (article, guid) -> item
         self._urls: dict[Row, str] = {}  # archive row -> its <url> in the monthly sitemap
+        self._rows: dict[tuple[object, ...], Row] = {}  # the last build's rows, by their values
         self._edition_items: dict[tuple[object, ...], Item] = {}  # (edition, its articles) -> entry
         try:
             self.generator_version = version("publisher")
@@ -160,7 +161,13 @@ class FeedService:
         result = BuildResult()
         items_used: set[tuple[Article, str | None]] = set()
         now = self.clock()
-        rows = list(map(Row._make, self.articles.live_rows()))
+        # Rows unchanged since the last build are the same objects: a refresh then allocates none
+        # for the thousands of unchanged articles (plain tuples the cyclic GC stops tracking at
+        # once, where each new Row is tracked and would bring on full collections).
+        raw = self.articles.live_rows()
+        known = self._rows
+        rows = [known.get(values) or Row._make(values) for values in raw]
+        self._rows = dict(zip(raw, rows, strict=True))
         by_section: dict[str, list[Row]] = {}
         for row in rows:
             by_section.setdefault(row.section_slug, []).append(row)
