@@ -165,3 +165,27 @@ def test_the_article_page_gives_the_image_size_where_known(app) -> None:
         half = client.get("/articles/story-2").text
         assert '<img src="https://img.example.com/2.jpg" alt="Two">' in half  # both or neither
         assert "og:image:height" not in half
+
+
+@pytest.mark.parametrize("kind", ["directory", "memory"])
+def test_a_file_another_process_wrote_is_written_again(make_settings, kind: str) -> None:
+    from publisher.feeds.store import MemoryFeedStore
+
+    app = App(make_settings(feed_items=3))
+    try:
+        _three_months(app)
+        store = DirectoryFeedStore(app.settings.feeds_dir) if kind == "directory" else MemoryFeedStore()
+        service = FeedService(app.settings, app.articles, store)
+        service.build_all()
+        month = archive.month_of(datetime.now(UTC) - timedelta(days=40))
+        paths = ["index.atom", f"archive/{month}.rss", f"sitemaps/articles-{month}.xml",
+                 "editions/morning.atom"]  # fmt: skip
+        good = {path: store.read(path) for path in paths}
+        # Another worker process (its own service) wrote older versions of these files.
+        for path in paths:
+            store.write(path, b"<stale/>", datetime.now(UTC))
+        result = service.build_all()
+        assert {r.path for r in result.files + result.records if r.changed} == set(paths)  # those only
+        assert {path: store.read(path) for path in paths} == good
+    finally:
+        app.close()

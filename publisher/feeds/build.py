@@ -10,8 +10,9 @@ be built is reported, the others still are.
 What a build rendered is kept by the service for the next one, so that a refresh costs what changed:
 
 - every file remembers the inputs it was last written from (a page's ``Meta`` and rows, a feed's
-  channel and items, a monthly sitemap's rows); a file whose inputs are equal and which is still
-  in the store is neither rendered nor written. A month that is over keeps its rows, so its pages
+  channel and items, a monthly sitemap's rows) and the store's stamp of what was written; a file
+  whose inputs are equal and which is still that file (no other process wrote it since, nobody
+  removed it) is neither rendered nor written. A month that is over keeps its rows, so its pages
   and sitemap are left alone until one of its articles changes.
 - archive entries are kept per article row (``Row``: its content hash and dates), rendered in Atom
   and RSS at once, so the page that holds a corrected article is put together again from the
@@ -129,8 +130,9 @@ class FeedService:
         self.store = store
         # Only which month is current and the news sitemap's window read the clock.
         self.clock = clock or (lambda: datetime.now(UTC))
-        # path -> the inputs of what this service last wrote there (see the module's docstring)
-        self._written: dict[str, object] = {}
+        # path -> (the inputs of what this service last wrote there, the file's stamp then, what
+        # else its record needs): see the module's docstring
+        self._written: dict[str, tuple[object, object, object]] = {}
         # archive row -> its (Atom, RSS) entry, or None for an article that cannot be archived
         self._entries: dict[Row, tuple[str, str] | None] = {}
         self._items: dict[tuple[Article, str | None], Item | None] = {}  # (article, guid) -> item
@@ -311,13 +313,13 @@ class FeedService:
                     generator_version=self.generator_version,
                 )  # fmt: skip
                 inputs = (meta, page.rows)
-                if self._written.get(path) == inputs and self.store.exists(path):
+                if self._unchanged(path, inputs):
                     continue
                 if parts is None:
                     parts = self._archive_entries(page.rows)
                 data = render_page(meta, [entry[index] for entry in parts])
                 changed = self.store.write(path, data, meta.updated)
-                self._written[path] = inputs
+                self._wrote(path, inputs)
                 record = FeedRecord(path, url(page.name), fmt, section, len(parts), etag(data), changed)
                 records.append(record)
         for path in self.store.paths(folder):
@@ -368,12 +370,13 @@ class FeedService:
         files.append((sitemaps.PAGES_PATH, sitemaps.urlset(pages), newest))
         index.append((f"{base}/{sitemaps.PAGES_PATH}", newest if rows else None))
         kept: list[str] = []  # monthly sitemaps whose rows are those they were last written from
+        written: list[tuple[str, object]] = []  # the others, with their inputs
         for stem, chunk in sitemaps.monthly(rows).items():
             path = f"{sitemaps.FOLDER}/{stem}.xml"
             lastmod = exact_utc(max(r.updated_at for r in chunk))
             index.append((f"{base}/{path}", lastmod))
             inputs = ("sitemap", base, tuple(chunk))
-            if self._written.get(path) == inputs and self.store.exists(path):
+            if self._unchanged(path, inputs):
                 kept.append(path)
                 continue
             elements = []
@@ -384,7 +387,7 @@ class FeedService:
                                                                       exact_utc(row.updated_at))  # fmt: skip
                 elements.append(element)
             files.append((path, sitemaps.urlset_of(elements), lastmod))
-            self._written[path] = inputs
+            written.append((path, inputs))
         since = now - timedelta(hours=sitemaps.NEWS_HOURS)
         recent = [r for r in reversed(rows) if since <= r.published_at <= now][: sitemaps.NEWS_MAX]
         news = [(permalink(self.settings, r.slug), r.published_at, r.title or r.slug) for r in recent]
@@ -398,6 +401,8 @@ class FeedService:
         for path, data, modified in files:
             changed = self.store.write(path, data, modified)
             records.append(FeedRecord(path, _public_url(base, path), "sitemap", None, 0, etag(data), changed))
+        for path, inputs in written:
+            self._wrote(path, inputs)
         wanted = {path for path, _, _ in files} | set(kept)
         for path in self.store.paths(sitemaps.FOLDER):
             if path not in wanted and path.endswith(".xml"):
@@ -443,14 +448,22 @@ class FeedService:
         """Render and store a feed, unless it is what this service last wrote there and still is."""
         inputs = (channel, tuple(items))
         last = self._written.get(spec.path)
-        if isinstance(last, tuple) and last[0] == inputs and self.store.exists(spec.path):
-            _, count, tag = last
+        if last is not None and last[0] == inputs and self.store.stamp(spec.path) == last[1]:
+            _, _, (count, tag) = last
             return FeedRecord(spec.path, spec.url, spec.format, section, count, tag, False)
         data, count = _render(spec, channel, items)
         changed = self.store.write(spec.path, data, channel.updated)
         tag = etag(data)
-        self._written[spec.path] = (inputs, count, tag)
+        self._wrote(spec.path, inputs, (count, tag))
         return FeedRecord(spec.path, spec.url, spec.format, section, count, tag, changed)
+
+    def _unchanged(self, path: str, inputs: object) -> bool:
+        """The file at ``path`` is what this service last wrote there, from these inputs."""
+        last = self._written.get(path)
+        return last is not None and last[0] == inputs and self.store.stamp(path) == last[1]
+
+    def _wrote(self, path: str, inputs: object, extra: object = None) -> None:
+        self._written[path] = (inputs, self.store.stamp(path), extra)
 
     def _channel(self, spec: FeedSpec, updated: datetime, archive_url: str | None = None) -> Channel:
         return Channel(

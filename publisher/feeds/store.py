@@ -32,6 +32,12 @@ class FeedStore(Protocol):
 
     def exists(self, path: str) -> bool: ...
 
+    def stamp(self, path: str) -> object | None:
+        """What tells this version of the file at ``path`` from any other (None: no file). A build
+        that remembers the stamp of what it wrote knows the file is still that, whoever else
+        writes (another worker process with its own service)."""
+        ...
+
     def delete(self, path: str) -> bool:
         """Remove the file at ``path`` (an archive page or sitemap no longer wanted); True if it was there."""
         ...
@@ -80,6 +86,14 @@ class DirectoryFeedStore:
     def exists(self, path: str) -> bool:
         return self.file(path).is_file()
 
+    def stamp(self, path: str) -> object | None:
+        # Every write is a new file renamed into place: a new inode, whatever its time and size.
+        try:
+            st = self.file(path).stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
     def delete(self, path: str) -> bool:
         try:
             self.file(path).unlink()
@@ -119,6 +133,7 @@ class MemoryFeedStore:
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, int]] = {}
         self.writes = 0
+        self._versions: dict[str, int] = {}  # path -> the number of the write that made it
 
     def read(self, path: str) -> bytes | None:
         found = self.files.get(str(safe_relative(path)))
@@ -131,7 +146,11 @@ class MemoryFeedStore:
     def exists(self, path: str) -> bool:
         return str(safe_relative(path)) in self.files
 
+    def stamp(self, path: str) -> object | None:
+        return self._versions.get(str(safe_relative(path)))
+
     def delete(self, path: str) -> bool:
+        self._versions.pop(str(safe_relative(path)), None)
         return self.files.pop(str(safe_relative(path)), None) is not None
 
     def write(self, path: str, data: bytes, modified: datetime) -> bool:
@@ -141,4 +160,5 @@ class MemoryFeedStore:
             return False
         self.files[key] = (data, next_mtime(modified, previous[1] if previous else None))
         self.writes += 1
+        self._versions[key] = self.writes
         return True
