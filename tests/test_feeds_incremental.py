@@ -4,6 +4,8 @@ sizes, from the article to Media RSS."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -162,9 +164,14 @@ def test_the_article_page_gives_the_image_size_where_known(app) -> None:
         assert '<img src="https://img.example.com/1.jpg" alt="One" width="1200" height="800">' in sized
         assert '<meta property="og:image:width" content="1200">' in sized
         assert '<meta property="og:image:height" content="800">' in sized
+        ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', sized).group(1))
+        assert ld["image"] == [{"@type": "ImageObject", "url": "https://img.example.com/1.jpg", "width": 1200,
+                                "height": 800}]  # fmt: skip
         half = client.get("/articles/story-2").text
         assert '<img src="https://img.example.com/2.jpg" alt="Two">' in half  # both or neither
         assert "og:image:height" not in half
+        ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', half).group(1))
+        assert ld["image"] == ["https://img.example.com/2.jpg"]
 
 
 @pytest.mark.parametrize("kind", ["directory", "memory"])

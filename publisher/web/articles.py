@@ -68,7 +68,12 @@ def json_ld(settings: Settings, article: Article) -> Markup:
     if article.summary:
         data["description"] = one_line(article.summary)
     if article.image is not None:
-        data["image"] = [one_line(article.image.url)]
+        image = article.image
+        if image.width is not None and image.height is not None:  # its size where known
+            data["image"] = [{"@type": "ImageObject", "url": one_line(image.url), "width": image.width,
+                              "height": image.height}]  # fmt: skip
+        else:
+            data["image"] = [one_line(image.url)]
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)  # JSON with every markup character escaped, above
