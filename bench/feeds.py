@@ -158,6 +158,8 @@ def main() -> None:
         "other_files": files,
         "refresh_s": round(refresh_s, 3),
         "conditional_get_rps": round(rps),
+        # Others' work on the machine moves these figures: report them with it.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     if args.json:
         print(json.dumps(result))
@@ -167,6 +169,7 @@ def main() -> None:
     print(f"refresh after one change:    {refresh_s:.3f} s   (target < 0.2 s)")
     print(f"  rewrote: {', '.join(changed_paths)}")
     print(f"conditional GETs (304):      {rps:,.0f} /s  (target >= 3,000; {args.connections} connections)")
+    print(f"load average (1, 5, 15 min): {', '.join(str(x) for x in result['load_average'])}")
 
 
 if __name__ == "__main__":
