@@ -1,7 +1,7 @@
 """the ledger vacuumed as it churns (PostgreSQL)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-05
 
 Every delivery is updated three or four times in a morning (queued, sending, sent). PostgreSQL's
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
