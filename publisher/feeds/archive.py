@@ -19,7 +19,6 @@ site's page and its section's, instead of through feedgen's per-feed element tre
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -122,7 +121,8 @@ def plan_pages(rows: Sequence[Row], current_month: str) -> list[Page]:
 
 @dataclass(frozen=True, slots=True)
 class Meta:
-    """One archive page as a document: its links and names."""
+    """One archive page as a document: its links and names. With the page's rows, what its bytes
+    depend on (the build compares both with those it last wrote the page from)."""
 
     title: str
     subtitle: str
@@ -136,11 +136,6 @@ class Meta:
     updated: datetime
     closed: bool
     generator_version: str
-
-    def digest(self, items_key: Sequence[tuple[str, datetime]]) -> str:
-        """What the page's bytes depend on: a page whose digest is unchanged is not rendered again."""
-        h = hashlib.sha256(repr((self, tuple(items_key))).encode())
-        return h.hexdigest()
 
 
 def archive_item(article: Article, link: str) -> Item:

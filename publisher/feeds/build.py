@@ -18,8 +18,8 @@ What a build rendered is kept by the service for the next one, so that a refresh
   and RSS at once, so the page that holds a corrected article is put together again from the
   entries of the others and the one new entry; feed items are kept per article as stored.
 
-What is kept is bounded: entries of at most ``KEEP_ENTRIES`` live articles (the newest), items of the
-articles last shown in a feed.
+What is kept is bounded: entries of at most ``KEEP_ENTRIES`` live articles (the newest), feed items
+up to twice what all the feeds show, the editions feeds' entries of the editions they show.
 """
 
 from __future__ import annotations
