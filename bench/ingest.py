@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._articles import newslooks_text  # noqa: E402
-from publisher.app import App  # noqa: E402
-from publisher.ingest.newslooks import parse_newslooks  # noqa: E402
-from publisher.settings import Settings  # noqa: E402
+from bench._articles import newslooks_text
+from publisher.app import App
+from publisher.ingest.newslooks import parse_newslooks
+from publisher.settings import Settings
 
 
 def main() -> None:
