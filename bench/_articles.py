@@ -6,11 +6,11 @@ import random
 
 SECTIONS = ["World", "US News", "Business", "Technology", "Sports", "Health", "Science", "Politics",
             "Climate", "Culture"]  # fmt: skip
-WORDS = (
+WORDS = (  # noqa: SIM905 - a sentence reads better than forty quoted words
     "council budget vote river harbor market shares energy grid storm season league final clinic "
     "vaccine orbit comet transit bridge school district water supply tariff export union strike "
     "court ruling coast rail freight mayor governor senate reform housing rent wages inflation"
-).split()  # noqa: SIM905 - a sentence reads better than forty quoted words
+).split()
 
 
 def _sentence(rng: random.Random, words: int) -> str:
