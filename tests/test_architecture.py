@@ -50,22 +50,29 @@ def _writes_a_status(node: ast.AST) -> bool:
     return any(isinstance(k, ast.Constant) and k.value == "status" for k in keys)
 
 
-def test_only_the_lifecycle_writes_edition_and_delivery_states() -> None:
+def _status_writers(table_names: set[str], owner: Path) -> list[str]:
+    """Where a module other than ``owner`` sets the status of one of the tables ``table_names``
+    (``.values(status=...)`` or ``.values({"status": ...})``, by whatever name it imported it)."""
     writers = []
     for path in _modules():
+        if path == owner:
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         tables = {
             alias.asname or alias.name
             for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom) and node.module == "publisher.db.schema"
             for alias in node.names
-            if alias.name in ("editions", "deliveries")
+            if alias.name in table_names
         }
-        if not tables or path == STATE_OWNER:
-            continue
-        if any(_writes_a_status(node) for node in ast.walk(tree)):
-            writers.append(str(path.relative_to(PACKAGE)))
-    assert writers == []
+        for node in ast.walk(tree):
+            if tables and _writes_a_status(node) and _root_name(node.func.value) in tables:  # type: ignore[attr-defined]
+                writers.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    return writers
+
+
+def test_only_the_lifecycle_writes_edition_and_delivery_states() -> None:
+    assert _status_writers({"editions", "deliveries"}, STATE_OWNER) == []
     # And the owner's own writes are guarded: every UPDATE it builds names the states it leaves.
     source = STATE_OWNER.read_text(encoding="utf-8")
     assert "_leaves(" in source and "EDITION_MOVES[" in source
@@ -92,24 +99,7 @@ def _root_name(node: ast.AST) -> str | None:
 
 
 def test_only_the_reader_lifecycle_writes_a_readers_status() -> None:
-    """No module but ``subscribers/lifecycle.py`` sets ``subscribers.status`` (``.values(status=...)``
-    or ``.values({"status": ...})`` on the table, by whatever name it was imported)."""
-    writers = []
-    for path in _modules():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        tables = {
-            alias.asname or alias.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and node.module == "publisher.db.schema"
-            for alias in node.names
-            if alias.name == "subscribers"
-        }
-        if not tables or path == READER_STATE_OWNER:
-            continue
-        for node in ast.walk(tree):
-            if _writes_a_status(node) and _root_name(node.func.value) in tables:  # type: ignore[attr-defined]
-                writers.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
-    assert writers == []
+    assert _status_writers({"subscribers"}, READER_STATE_OWNER) == []
     # The owner's writes are guarded by the moves' table and each records its event.
     source = READER_STATE_OWNER.read_text(encoding="utf-8")
     assert "_leaves(" in source and "MOVES[" in source and "record(" in source
