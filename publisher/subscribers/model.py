@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from email_validator import EmailNotValidError, validate_email
 
 from publisher.article import iso_utc, section_slug
+from publisher.errors import InvalidInputError
 from publisher.text import one_line
 
 
@@ -84,8 +85,12 @@ class Subscriber:
         }
 
 
-class InvalidSubscriberError(ValueError):
-    """The reason a row cannot be a subscriber, meant for a person (names the field)."""
+class InvalidSubscriberError(InvalidInputError, ValueError):
+    """The reason a row cannot be a subscriber, meant for a person: ``field: reason``, with the
+    field also in ``field`` for callers that answer per field (the API's 422)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", field=field)
 
 
 def validate(
@@ -94,14 +99,14 @@ def validate(
     """Check and normalise one subscriber's fields; raises InvalidSubscriberError."""
     email = (email or "").strip()
     if not email:
-        raise InvalidSubscriberError("email: missing")
+        raise InvalidSubscriberError("email", "missing")
     try:
         normalized = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise InvalidSubscriberError(f"email: {email!r}: {exc}") from None
+        raise InvalidSubscriberError("email", f"{email!r}: {exc}") from None
     zone = (timezone or "").strip() or "UTC"
     if not _known_zone(zone):
-        raise InvalidSubscriberError(f"timezone: unknown time zone {zone!r}")
+        raise InvalidSubscriberError("timezone", f"unknown time zone {zone!r}")
     return NewSubscriber(normalized, one_line(name or ""), zone, parse_sections(sections))
 
 
@@ -113,7 +118,7 @@ def validate_hour(value: str | None) -> str | None:
     if len(value) == 4 and value[1] == ":":
         value = "0" + value
     if value not in HOURS:
-        raise InvalidSubscriberError(f"hour: {value!r}: choose a quarter hour from 05:00 to 10:00")
+        raise InvalidSubscriberError("hour", f"{value!r}: choose a quarter hour from 05:00 to 10:00")
     return value
 
 

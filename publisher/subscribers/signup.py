@@ -94,12 +94,12 @@ class Signup:
         for key, limit in MAX_LENGTHS.items():
             values = form.get(key, [])
             if len(values) > 1:
-                raise InvalidSubscriberError(f"{key}: given more than once")
+                raise InvalidSubscriberError(key, "given more than once")
             if values and len(values[0]) > limit:
-                raise InvalidSubscriberError(f"{key}: longer than {limit} characters")
+                raise InvalidSubscriberError(key, f"longer than {limit} characters")
         sections = form.get("section", [])
         if len(sections) > MAX_SECTIONS or any(len(s) > 200 for s in sections):
-            raise InvalidSubscriberError("section: too many or too long")
+            raise InvalidSubscriberError("section", "too many or too long")
 
         def one(key: str) -> str:
             return (form.get(key) or [""])[0]

@@ -63,7 +63,7 @@ async def add_subscriber(body: NewReader, response: Response, app: PublisherApp)
         reader = validate(body.email, body.name, body.timezone, body.sections)
         hour = validate_hour(body.hour)
     except InvalidSubscriberError as exc:
-        raise field_error(str(exc).split(":", 1)[0], str(exc)) from None
+        raise field_error(exc.field or "email", str(exc)) from None
     if body.confirmed and not body.reason.strip():
         raise field_error("reason", "confirmed: true needs the reason ops vouch for the consent")
     return await run_in_threadpool(_add, app, reader, hour, body, response)
