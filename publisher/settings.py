@@ -344,6 +344,9 @@ class Settings(BaseSettings):
     unsubscribe_mailto: BareAddress = _setting(
         "", "address of the List-Unsubscribe mailto; unset = unsubscribe@<From domain>"
     )
+    bounce_address: BareAddress = _setting(
+        "", "envelope sender for bounces, tagged per message (VERP: bounces+<tag>@...); unset = VERP off"
+    )
     feedback_id: HeaderToken = _setting("", "sender id for the Feedback-ID header; unset = no Feedback-ID")
     # Delivery (publisher/delivery, publisher/mail): the ledger, SMTP, DKIM, rate limit.
     redis_prefix: HeaderToken = _setting(

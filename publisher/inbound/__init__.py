@@ -1,0 +1,1 @@
+"""What mailbox providers send back: bounces, complaints, auto-replies and mailto unsubscribes."""
