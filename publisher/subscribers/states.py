@@ -73,4 +73,5 @@ class Source(StrEnum):
     PREFERENCES = "preferences"
     BOUNCE = "bounce"
     COMPLAINT = "complaint"
+    MAILTO = "mailto"  # mail to the List-Unsubscribe address
     SYSTEM = "system"

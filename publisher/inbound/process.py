@@ -1,0 +1,96 @@
+"""One inbound message: classified, matched to a reader, and applied through the reader lifecycle.
+
+The VERP tag (or, for a complaint, our signed Message-ID in the returned original) decides the
+ledger row and so the reader; without a usable one, the addresses the report names are matched to
+readers. Hard bounce → bounced, complaint → complained, mailto unsubscribe → unsubscribed, each
+only through ``SubscriberLifecycle`` (the one writer of a reader's status); its moves leave a
+reader only from the states they apply to, so the same report processed twice changes nothing.
+Soft bounces, auto-replies and unknown mail change nothing yet (soft bounces are not counted: that
+needs a place to keep them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from publisher.db import Database
+from publisher.db.schema import deliveries as d
+from publisher.db.schema import subscribers as t
+from publisher.inbound.classify import Classified, Kind, classify
+from publisher.inbound.verp import read_message_id, read_tag
+from publisher.settings import Settings
+from publisher.subscribers.lifecycle import SubscriberLifecycle
+from publisher.subscribers.states import Source
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Kind
+    email: str  # the reader it was about; "" when none was found
+    action: str  # what changed: bounced, complained, unsubscribed, or "none (why)"
+    report: Classified
+
+
+class Inbound:
+    def __init__(self, settings: Settings, db: Database, lifecycle: SubscriberLifecycle,
+                 signing_key: Callable[[], str]) -> None:  # fmt: skip
+        self.db = db
+        self.lifecycle = lifecycle
+        self.signing_key = signing_key
+        self.bounce_local = (settings.bounce_address or "bounces@").rpartition("@")[0]
+        domain = settings.envelope_from.rpartition("@")[2]
+        self.unsubscribe_address = settings.unsubscribe_mailto or f"unsubscribe@{domain}"
+
+    def process(self, raw: bytes) -> Outcome:
+        report = classify(raw, bounce_local=self.bounce_local, unsubscribe_address=self.unsubscribe_address)
+        reader = self._reader(report)
+        if reader is None:
+            why = "no reader found" if report.kind in _ACTS else _QUIET.get(report.kind, "nothing to do")
+            named = report.recipients[0] if report.recipients else ""
+            return Outcome(report.kind, named, f"none ({why})", report)
+        reader_id, email, status = reader
+        if report.kind not in _ACTS:
+            return Outcome(report.kind, email, f"none ({_QUIET[report.kind]})", report)
+        lifecycle = self.lifecycle
+        detail = report.detail + (f" {report.message_id}" if report.message_id else "")
+        if report.kind == Kind.HARD_BOUNCE:
+            moved = lifecycle.bounce(reader_id, detail)
+        elif report.kind == Kind.COMPLAINT:
+            moved = lifecycle.complain(reader_id, source=Source.COMPLAINT, detail=detail)
+        else:
+            lifecycle.unsubscribe(reader_id, source=Source.MAILTO, detail=detail)
+            # unsubscribe() says whether the reader exists, not whether it moved them.
+            moved = status in ("pending", "active") and self._status(reader_id) == "unsubscribed"
+        action = _ACTS[report.kind] if moved else f"none (already {status})"
+        return Outcome(report.kind, email, action, report)
+
+    def _reader(self, report: Classified) -> tuple[int, str, str] | None:
+        key = self.signing_key()
+        delivery_id = read_tag(key, report.tag) if report.tag else None
+        if delivery_id is None and report.original_message_id:
+            delivery_id = read_message_id(key, report.original_message_id)
+        with self.db.connect() as conn:
+            columns = (t.c.id, t.c.email, t.c.status)
+            if delivery_id is not None:
+                row = conn.execute(
+                    sa.select(*columns).join(d, d.c.subscriber_id == t.c.id).where(d.c.id == delivery_id)
+                ).first()
+                if row is not None:
+                    return int(row.id), row.email, row.status
+            for address in report.recipients:
+                row = conn.execute(sa.select(*columns).where(t.c.email_key == address.lower())).first()
+                if row is not None:
+                    return int(row.id), row.email, row.status
+        return None
+
+    def _status(self, reader_id: int) -> str | None:
+        with self.db.connect() as conn:
+            return conn.execute(sa.select(t.c.status).where(t.c.id == reader_id)).scalar()
+
+
+_ACTS = {Kind.HARD_BOUNCE: "bounced", Kind.COMPLAINT: "complained", Kind.UNSUBSCRIBE: "unsubscribed"}
+_QUIET = {Kind.SOFT_BOUNCE: "soft bounce, not counted yet", Kind.AUTO_REPLY: "auto-reply",
+          Kind.UNKNOWN: "not a report we act on"}  # fmt: skip
