@@ -394,6 +394,19 @@ class Settings(BaseSettings):
     subscribe_rate_window: int = _setting(
         3600, "seconds of the per-IP signup rate window", ge=1, le=86_400
     )
+    # Returned mail (publisher/inbound): publisher inbound serve and soft-bounce counting.
+    soft_bounce_limit: int = _setting(
+        3, "soft bounces within soft_bounce_days that make a reader bounced", ge=1, le=100
+    )
+    soft_bounce_days: int = _setting(14, "days over which soft bounces are counted", ge=1, le=365)
+    inbound_max_bytes: int = _setting(
+        10_485_760, "largest message publisher inbound serve accepts, bytes (552 beyond)", ge=1024,
+        le=268_435_456,
+    )
+    inbound_tls_cert: Text = _setting(
+        "", "PEM certificate for STARTTLS on inbound serve; unset = no STARTTLS"
+    )
+    inbound_tls_key: Text = _setting("", "PEM private key of inbound_tls_cert")
 
     # Scheduling (publisher/schedule): the sweep run by beat every minute, or by `publisher run`.
     schedule_lateness_hours: float = _setting(

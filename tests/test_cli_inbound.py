@@ -56,7 +56,7 @@ def test_read_a_maildir_twice(app: App, cli, tmp_path: Path) -> None:  # type: i
         ("auto_reply", "ivan@example.com", "none (auto-reply)"),
         ("complaint", "carol@example.com", "complained"),
         ("hard_bounce", "alice@example.org", "bounced"),
-        ("soft_bounce", "frank@gmail.example", "none (soft bounce, not counted yet)"),
+        ("soft_bounce", "frank@gmail.example", "counted (1 of 3 in 14 days)"),
         ("unknown", "", "none (not a report we act on)"),
         ("unsubscribe", "dave@example.com", "unsubscribed"),
     ]
@@ -68,6 +68,7 @@ def test_read_a_maildir_twice(app: App, cli, tmp_path: Path) -> None:  # type: i
         ("alice@example.org", "bounce", "bounce"),
         ("carol@example.com", "complain", "complaint"),
         ("dave@example.com", "unsubscribe", "mailto"),
+        ("frank@gmail.example", "soft-bounce", "bounce"),
     ]
     assert app.subscriber_lifecycle.is_suppressed("alice@example.org")
     assert app.subscriber_lifecycle.is_suppressed("carol@example.com")
@@ -75,7 +76,7 @@ def test_read_a_maildir_twice(app: App, cli, tmp_path: Path) -> None:  # type: i
     second = json.loads(cli("inbound", "read", str(tmp_path / "box"), "--json"))
     assert {i["email"]: i["action"] for i in second if i["email"]} == {
         "alice@example.org": "none (already bounced)",
-        "frank@gmail.example": "none (soft bounce, not counted yet)",
+        "frank@gmail.example": "none (already counted)",
         "carol@example.com": "none (already complained)",
         "dave@example.com": "none (already unsubscribed)",
         "ivan@example.com": "none (auto-reply)",

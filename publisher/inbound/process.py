@@ -5,8 +5,9 @@ ledger row and so the reader; without a usable one, the addresses the report nam
 readers. Hard bounce → bounced, complaint → complained, mailto unsubscribe → unsubscribed, each
 only through ``SubscriberLifecycle`` (the one writer of a reader's status); its moves leave a
 reader only from the states they apply to, so the same report processed twice changes nothing.
-Soft bounces, auto-replies and unknown mail change nothing yet (soft bounces are not counted: that
-needs a place to keep them).
+A soft bounce of an active reader is recorded as an event (once per report) and
+``PUBLISHER_SOFT_BOUNCE_LIMIT`` of them within ``PUBLISHER_SOFT_BOUNCE_DAYS`` make the reader
+bounced; auto-replies and unknown mail change nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Inbound:
         self.db = db
         self.lifecycle = lifecycle
         self.signing_key = signing_key
+        self.soft_limit = settings.soft_bounce_limit
+        self.soft_days = settings.soft_bounce_days
         self.bounce_local = (settings.bounce_address or "bounces@").rpartition("@")[0]
         domain = settings.envelope_from.rpartition("@")[2]
         self.unsubscribe_address = settings.unsubscribe_mailto or f"unsubscribe@{domain}"
@@ -48,14 +51,17 @@ class Inbound:
         report = classify(raw, bounce_local=self.bounce_local, unsubscribe_address=self.unsubscribe_address)
         reader = self._reader(report)
         if reader is None:
-            why = "no reader found" if report.kind in _ACTS else _QUIET.get(report.kind, "nothing to do")
+            acts = report.kind in _ACTS or report.kind == Kind.SOFT_BOUNCE
+            why = "no reader found" if acts else _QUIET.get(report.kind, "nothing to do")
             named = report.recipients[0] if report.recipients else ""
             return Outcome(report.kind, named, f"none ({why})", report)
         reader_id, email, status = reader
+        detail = report.detail + (f" {report.message_id}" if report.message_id else "")
+        if report.kind == Kind.SOFT_BOUNCE:
+            return Outcome(report.kind, email, self._soft(reader_id, status, detail), report)
         if report.kind not in _ACTS:
             return Outcome(report.kind, email, f"none ({_QUIET[report.kind]})", report)
         lifecycle = self.lifecycle
-        detail = report.detail + (f" {report.message_id}" if report.message_id else "")
         if report.kind == Kind.HARD_BOUNCE:
             moved = lifecycle.bounce(reader_id, detail)
         elif report.kind == Kind.COMPLAINT:
@@ -66,6 +72,15 @@ class Inbound:
             moved = status in ("pending", "active") and self._status(reader_id) == "unsubscribed"
         action = _ACTS[report.kind] if moved else f"none (already {status})"
         return Outcome(report.kind, email, action, report)
+
+    def _soft(self, reader_id: int, status: str, detail: str) -> str:
+        recorded, count, moved = self.lifecycle.soft_bounce(reader_id, detail, limit=self.soft_limit,
+                                                            days=self.soft_days)  # fmt: skip
+        if moved:
+            return "bounced"
+        if not recorded:
+            return f"none (already {status})" if status != "active" else "none (already counted)"
+        return f"counted ({count} of {self.soft_limit} in {self.soft_days} days)"
 
     def _reader(self, report: Classified) -> tuple[int, str, str] | None:
         key = self.signing_key()
@@ -92,5 +107,5 @@ class Inbound:
 
 
 _ACTS = {Kind.HARD_BOUNCE: "bounced", Kind.COMPLAINT: "complained", Kind.UNSUBSCRIBE: "unsubscribed"}
-_QUIET = {Kind.SOFT_BOUNCE: "soft bounce, not counted yet", Kind.AUTO_REPLY: "auto-reply",
+_QUIET = {Kind.SOFT_BOUNCE: "soft bounce", Kind.AUTO_REPLY: "auto-reply",
           Kind.UNKNOWN: "not a report we act on"}  # fmt: skip

@@ -32,6 +32,7 @@ from publisher.subscribers.states import MOVES, SILENT, SUPPRESSED, Move, Source
 
 CHUNK = 5000
 PENDING_DAYS = 30  # a signup not confirmed within this many days is deleted
+SOFT_BOUNCE = "soft-bounce"  # an event only: counted towards bounced, never a state
 
 
 def now_utc() -> datetime:
@@ -215,6 +216,33 @@ class SubscriberLifecycle:
             if moved:
                 self._suppress_id(conn, subscriber_id, "bounced", Source.BOUNCE, now)
         return moved
+
+    def soft_bounce(self, subscriber_id: int, detail: str, *, limit: int, days: int,
+                    now: datetime | None = None) -> tuple[bool, int, bool]:  # fmt: skip
+        """A soft bounce of an active reader: recorded as an event (kind ``soft-bounce``), and the
+        ``limit``-th within ``days`` moves them active → bounced (suppressed) as a hard bounce would.
+        The same report (same ``detail``, which carries its Message-ID) is recorded once. Returns
+        (whether it was recorded now, soft bounces in the window, whether the reader became
+        bounced); (False, 0, False) when the reader is not active."""
+        now = now or now_utc()
+        mine = sa.and_(ev.c.subscriber_id == subscriber_id, ev.c.kind == SOFT_BOUNCE)
+        window = sa.select(sa.func.count()).where(mine, ev.c.at >= now - timedelta(days=days))
+        with self.db.begin() as conn:
+            status = conn.execute(sa.select(t.c.status).where(t.c.id == subscriber_id)).scalar()
+            if status != str(Status.ACTIVE):
+                return False, 0, False
+            seen = conn.execute(sa.select(ev.c.id).where(mine, ev.c.detail == detail[:1000]).limit(1)).first()
+            if seen is None:
+                record(conn, subscriber_id, SOFT_BOUNCE, Source.BOUNCE, detail, at=now)
+            count = int(conn.execute(window).scalar_one())
+            if count < limit or seen is not None:
+                return seen is None, count, False
+            reason = f"{count} soft bounces in {days} days; last: {detail}"
+            moved = self._move(subscriber_id, Move.BOUNCE, Source.BOUNCE, reason, now, conn=conn,
+                               bounced_at=now, last_error=reason[:1000])  # fmt: skip
+            if moved:
+                self._suppress_id(conn, subscriber_id, "bounced", Source.BOUNCE, now)
+        return True, count, moved
 
     def complain(self, subscriber_id: int, *, source: Source = Source.COMPLAINT, detail: str = "",
                  now: datetime | None = None) -> bool:  # fmt: skip
