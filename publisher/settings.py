@@ -264,6 +264,44 @@ HeaderToken = Annotated[str, AfterValidator(_matches(_TOKEN, "printable ASCII wi
 DkimSelector = Annotated[str, AfterValidator(_matches(_DKIM_SELECTOR, "a DNS label such as news2026"))]
 
 
+def _sendgrid_key(value: str) -> str:
+    if not value:
+        return ""
+    import base64
+    import binascii
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    try:
+        key = load_der_public_key(base64.b64decode(value, validate=True))
+    except (ValueError, binascii.Error, TypeError):
+        key = None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise ValueError("expected the base64 DER EC P-256 public key SendGrid shows")
+    return value
+
+
+def _user_password(value: str) -> str:
+    user, colon, password = value.partition(":")
+    if value and not (colon and user and password and _TOKEN.fullmatch(value)):
+        raise ValueError("expected user:password, printable ASCII without spaces")
+    return value
+
+
+_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}")
+
+
+def _topic_arns(value: str) -> str:
+    arns = [a.strip() for a in value.split(",") if a.strip()]
+    bad = [a for a in arns if not _ARN.fullmatch(a)]
+    if bad:
+        raise ValueError(
+            f"expected SNS topic ARNs such as arn:aws:sns:us-east-1:123456789012:bounces, got {bad[0]!r}"
+        )
+    return ",".join(arns)
+
+
 def _setting(default: Any, doc: str, *, secret: bool = False, **limits: Any) -> Any:
     return Field(default, description=doc, json_schema_extra={"secret": True} if secret else None, **limits)
 
@@ -348,6 +386,23 @@ class Settings(BaseSettings):
         "", "envelope sender for bounces, tagged per message (VERP: bounces+<tag>@...); unset = VERP off"
     )
     feedback_id: HeaderToken = _setting("", "sender id for the Feedback-ID header; unset = no Feedback-ID")
+    # Provider webhooks (publisher/web/webhooks.py): each is off (404) until its setting is set.
+    mailgun_signing_key: HeaderToken = _setting(
+        "", "Mailgun webhook signing key; unset = POST /webhooks/mailgun off", secret=True
+    )
+    sendgrid_public_key: Annotated[str, AfterValidator(_sendgrid_key)] = _setting(
+        "", "SendGrid signed event webhook verification key (base64 DER); unset = /webhooks/sendgrid off"
+    )
+    postmark_webhook_auth: Annotated[str, AfterValidator(_user_password)] = _setting(
+        "", "user:password Postmark sends as basic auth; unset = /webhooks/postmark off", secret=True
+    )
+    ses_topic_arns: Annotated[str, AfterValidator(_topic_arns)] = _setting(
+        "", "SNS topic ARNs (comma-separated) whose SES notifications are taken; unset = /webhooks/ses off"
+    )
+    webhook_max_age: int = _setting(
+        300, "seconds a signed webhook call stays valid (older ones and replays are refused)", ge=30,
+        le=86_400,
+    )
     # Delivery (publisher/delivery, publisher/mail): the ledger, SMTP, DKIM, rate limit.
     redis_prefix: HeaderToken = _setting(
         "", "prefix of every Redis key publisher uses (several installs, one Redis)"

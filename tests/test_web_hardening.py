@@ -5,6 +5,7 @@ for any path, query, header or body."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import re
 import socket
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,11 +32,16 @@ TOKEN = "ops-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 MB = 1024 * 1024
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+SENDGRID_KEY = base64.b64encode(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()  # fmt: skip
 
 
 @pytest.fixture
 def ops_app(make_settings) -> Iterator[App]:  # type: ignore[no-untyped-def]
-    app = App(make_settings(api_token=TOKEN))
+    # The webhooks on too, so the fuzz reaches their checks rather than their 404.
+    app = App(make_settings(api_token=TOKEN, mailgun_signing_key="mailgun-key-123",
+                            sendgrid_public_key=SENDGRID_KEY, postmark_webhook_auth="pm:pass-123",
+                            ses_topic_arns="arn:aws:sns:us-east-1:123456789012:ses"))  # fmt: skip
     yield app
     app.close()
 
@@ -337,7 +345,8 @@ def _segment(param: str) -> st.SearchStrategy[str]:
 
 _headers = st.dictionaries(
     st.sampled_from(["Content-Type", "Accept", "Accept-Encoding", "If-None-Match", "If-Modified-Since",
-                     "Content-Encoding", "Cookie", "X-Forwarded-For", "Range"]),
+                     "Content-Encoding", "Cookie", "X-Forwarded-For", "Range",
+                     "X-Twilio-Email-Event-Webhook-Signature", "X-Twilio-Email-Event-Webhook-Timestamp"]),
     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
     max_size=4,
 )  # fmt: skip
@@ -386,6 +395,8 @@ PAGES = [
     ("GET", "/confirm/{token}"), ("POST", "/confirm/{token}"), ("GET", "/static/subscribe.js"),
     ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/static/docs/{name}"),
     ("GET", "/{slug}"), ("DELETE", "/{slug}"),
+    ("POST", "/webhooks/mailgun"), ("POST", "/webhooks/sendgrid"), ("POST", "/webhooks/postmark"),
+    ("POST", "/webhooks/ses"),
 ]  # fmt: skip
 
 

@@ -31,6 +31,7 @@ def create_app(app: App | None = None) -> FastAPI:
         static,
         subscribe,
         unsubscribe,
+        webhooks,
     )
     from publisher.web.guard import ApiAuth, BodyLimit, SecurityHeaders
 
@@ -47,6 +48,8 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(articles.router)
     web.include_router(editions.router)
     web.include_router(api.build_router())
+    web.include_router(webhooks.router)
+    web.state.webhooks = webhooks.WebhookState(settings.webhook_max_age)
     web.router.routes.extend(static.routes)
     web.router.routes.extend(docs.routes(web.title, web.openapi_url or "/openapi.json"))
     errors.install(web)
