@@ -20,13 +20,14 @@ def _compose() -> dict:  # type: ignore[type-arg]
 
 def test_compose_services_run_real_commands() -> None:
     services = _compose()["services"]
-    assert {"redis", "postgres", "migrate", "web", "worker", "beat", "mailpit"} <= set(services)
-    for name in ("migrate", "web", "worker", "beat"):
+    assert {"redis", "postgres", "migrate", "web", "worker", "beat", "inbound", "mailpit"} <= set(services)
+    for name in ("migrate", "web", "worker", "beat", "inbound"):
         command = services[name]["command"]
         assert command[0] in main.commands, (name, command)
         result = CliRunner().invoke(main, [*command[:1], "--help"])
         assert result.exit_code == 0, result.output
     assert services["migrate"]["command"] == ["db", "upgrade"]
+    assert services["inbound"]["command"][:2] == ["inbound", "serve"]
     queues = services["worker"]["command"][services["worker"]["command"].index("--queues") + 1]
     assert set(queues.split(",")) == {"editions", "deliveries", "feeds"}
 
