@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from publisher.delivery.ledger import Ledger
     from publisher.delivery.lifecycle import Lifecycle
     from publisher.delivery.ratelimit import RateLimiter
+    from publisher.delivery.reputation import ReputationGuard
     from publisher.delivery.service import DeliveryService
     from publisher.mail.dkim import DkimSigner
     from publisher.mail.mailer import Mailer
@@ -119,6 +120,13 @@ class App:
         return Lifecycle(self.db)
 
     @cached_property
+    def reputation(self) -> ReputationGuard:
+        """Per-edition bounce and complaint counts; halts an edition past PUBLISHER_BOUNCE_PAUSE_RATE."""
+        from publisher.delivery.reputation import ReputationGuard
+
+        return ReputationGuard(self.db, self.lifecycle, self.settings.bounce_pause_rate)
+
+    @cached_property
     def ledger(self) -> Ledger:
         from publisher.delivery.ledger import Ledger
 
@@ -180,7 +188,7 @@ class App:
 
         return EditionControl(
             self.settings, self.db, lifecycle=self.lifecycle, delivery=self.delivery,
-            schedules=self.schedules, open_mailer=self.open_mailer,
+            schedules=self.schedules, open_mailer=self.open_mailer, reputation=self.reputation,
         )  # fmt: skip
 
     @cached_property

@@ -16,6 +16,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from publisher.db import Database
 from publisher.db.schema import deliveries as d
 from publisher.db.schema import editions as e
+from publisher.delivery.lifecycle import Lifecycle
+from publisher.delivery.reputation import COMPLAINT_LIMIT, ReputationGuard
 from publisher.delivery.states import DeliveryState, EditionState
 from publisher.settings import Settings
 from publisher.stats import StatsStore
@@ -34,6 +36,7 @@ class PublisherCollector:
     def collect(self) -> Iterator[Metric]:
         yield self._deliveries()
         yield from self._editions()
+        yield from self._reports()
         yield from self._latency()
         yield self._queue_depth()
         stats = self.stats.all()
@@ -86,6 +89,38 @@ class PublisherCollector:
         for row in stopped:
             halted.add_metric([str(row.id), row.name, row.date.isoformat()], 1)
         return by_state, halted
+
+    def _reports(self) -> tuple[Metric, Metric, Metric, Metric]:
+        """Per recent edition: hard bounces, soft bounces and complaints reported about it, and
+        their rates over its sent rows; per recent day, the complaint rate and whether it is over
+        0.3 % (Gmail's and Yahoo's limit)."""
+        labels = ["edition_id", "name", "date", "kind"]
+        counts = GaugeMetricFamily(
+            "publisher_edition_reports", "Returned-mail reports about an edition, by kind", labels=labels
+        )
+        rates = GaugeMetricFamily(
+            "publisher_edition_report_rate", "Reports about an edition by kind, over its sent rows",
+            labels=labels,
+        )  # fmt: skip
+        daily = GaugeMetricFamily(
+            "publisher_daily_complaint_rate", "Complaints over sent rows of each day's editions",
+            labels=["date"],
+        )  # fmt: skip
+        warning = GaugeMetricFamily(
+            "publisher_complaint_rate_warning",
+            f"1 for a day whose complaint rate is over {COMPLAINT_LIMIT:.1%}", labels=["date"],
+        )  # fmt: skip
+        guard = ReputationGuard(self.db, Lifecycle(self.db), self.settings.bounce_pause_rate)
+        for row, rep in guard.recent(limit=30):
+            base = [str(row.id), row.name, row.date.isoformat()]
+            for kind, n in (("hard_bounce", rep.hard_bounces), ("soft_bounce", rep.soft_bounces),
+                            ("complaint", rep.complaints)):  # fmt: skip
+                counts.add_metric([*base, kind], n)
+                rates.add_metric([*base, kind], rep.rate(n) or 0.0)
+        for day in guard.daily(days=7):
+            daily.add_metric([day["date"]], day["complaint_rate"])
+            warning.add_metric([day["date"]], 1 if day["warning"] else 0)
+        return counts, rates, daily, warning
 
     def _latency(self) -> tuple[Metric, Metric]:
         """Due (or edition start) to accepted by the SMTP server, over the newest sent rows."""

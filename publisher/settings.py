@@ -454,6 +454,10 @@ class Settings(BaseSettings):
         3, "soft bounces within soft_bounce_days that make a reader bounced", ge=1, le=100
     )
     soft_bounce_days: int = _setting(14, "days over which soft bounces are counted", ge=1, le=365)
+    bounce_pause_rate: float = _setting(
+        0.05, "hard-bounce rate (of sent) past which an edition with at least 500 sends is halted",
+        gt=0, le=1, allow_inf_nan=False,
+    )  # fmt: skip
     inbound_max_bytes: int = _setting(
         10_485_760, "largest message publisher inbound serve accepts, bytes (552 beyond)", ge=1024,
         le=268_435_456,

@@ -74,9 +74,18 @@ def edition_status(app: App, edition_id: int, as_json: bool, follow: bool) -> No
         print_json(app.editions.status(edition_id))
         return
     _print_status(app.delivery.status(edition_id))
-    eta = app.editions.status(edition_id)["eta"]
-    if eta:
-        click.echo(f"  done by about {eta}")
+    data = app.editions.status(edition_id)
+    reports = data["reports"]
+
+    def rate(key: str) -> str:
+        return "-" if reports[key] is None else f"{reports[key]:.2%}"
+
+    click.echo(f"  reports: {reports['hard_bounces']} hard bounces ({rate('hard_bounce_rate')}), "
+               f"{reports['soft_bounces']} soft bounces ({rate('soft_bounce_rate')}), "
+               f"{reports['complaints']} complaints ({rate('complaint_rate')}) "
+               f"of {reports['sent']} sent")  # fmt: skip
+    if data["eta"]:
+        click.echo(f"  done by about {data['eta']}")
 
 
 def _print_status(status) -> None:  # type: ignore[no-untyped-def]

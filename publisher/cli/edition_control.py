@@ -39,6 +39,8 @@ def edition_list(app: App, days: int, as_json: bool) -> None:
         window = f"{p['window']['first'] or '-'} → {p['window']['last'] or '-'}"
         click.echo(f"  #{p['id']:<5} {p['name']:<10} {p['date']}  {p['status']:<9} "
                    f"{p['sent']}/{p['deliveries']} sent  {window}")  # fmt: skip
+    for w in listing["warnings"]:
+        click.echo(f"warning: {w['warning']}")
 
 
 def _report(changed: Changed) -> None:

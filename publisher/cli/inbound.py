@@ -31,7 +31,7 @@ def inbound_read(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
     """Process .eml files and Maildir folders (a folder with cur/ and new/; any other folder: its
     .eml files). One line per message: what it was, which reader, what changed. Messages are
     left where they are; processing one twice changes nothing."""
-    inbound = Inbound(app.settings, app.db, app.subscriber_lifecycle, lambda: app.signing_key)
+    inbound = Inbound(app.settings, app.db, app.subscriber_lifecycle, lambda: app.signing_key, app.reputation)
     results = []
     for path, raw in _messages(paths):
         outcome = inbound.process(raw)
@@ -53,7 +53,7 @@ def inbound_serve(app: App, host: str, port: int) -> None:
     """SMTP server for the bounce and unsubscribe addresses (550 for any other recipient). Each
     message is processed before the server answers 250; one it cannot use is kept in a Maildir
     under var_dir for ops. Runs until SIGTERM or Ctrl-C."""
-    inbound = Inbound(app.settings, app.db, app.subscriber_lifecycle, lambda: app.signing_key)
+    inbound = Inbound(app.settings, app.db, app.subscriber_lifecycle, lambda: app.signing_key, app.reputation)
     handler = Handler(app.settings, inbound)
 
     async def run() -> None:

@@ -124,7 +124,13 @@ subscriber_events = sa.Table(
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("detail", sa.Text, nullable=False, default=""),
+    # The edition and ledger row a returned-mail report was about, when the report named the row (a
+    # VERP tag or our Message-ID); NULL for everything else, and for reports matched by address.
+    sa.Column("edition_id", sa.Integer, nullable=True),
+    sa.Column("delivery_id", sa.Integer, nullable=True),
     sa.Index("ix_subscriber_events_subscriber_id", "subscriber_id"),
+    # An edition's bounces and complaints by kind: the reputation guard counts these after each report.
+    sa.Index("ix_subscriber_events_edition_kind", "edition_id", "kind"),
     sqlite_autoincrement=True,
 )
 

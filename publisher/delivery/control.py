@@ -28,6 +28,7 @@ from publisher.db.schema import deliveries as d
 from publisher.db.schema import editions as e
 from publisher.db.schema import subscribers as s
 from publisher.delivery.lifecycle import Lifecycle
+from publisher.delivery.reputation import COMPLAINT_LIMIT, ReputationGuard
 from publisher.delivery.service import DeliveryService
 from publisher.delivery.states import EditionState, Verb
 from publisher.edition.personalize import Recipient
@@ -62,6 +63,7 @@ class EditionControl:
         delivery: DeliveryService,
         schedules: ScheduleStore,
         open_mailer: Callable[[], Mailer],
+        reputation: ReputationGuard | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -69,6 +71,7 @@ class EditionControl:
         self.delivery = delivery
         self.schedules = schedules
         self.open_mailer = open_mailer
+        self.reputation = reputation or ReputationGuard(db, lifecycle, settings.bounce_pause_rate)
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -92,13 +95,21 @@ class EditionControl:
                         "window": {"first": iso_utc(first), "last": iso_utc(last)},
                     })  # fmt: skip
         upcoming.sort(key=lambda u: u["window"]["first"])
-        return {"upcoming": upcoming, "past": stored}
+        # Days whose complaint rate is over 0.3 % (Gmail's and Yahoo's limit), newest first.
+        warnings = [
+            {**day, "warning": f"complaint rate {day['complaint_rate']:.2%} on {day['date']} is over "
+                               f"{COMPLAINT_LIMIT:.1%} ({day['complaints']} of {day['sent']} sent)"}
+            for day in self.reputation.daily(days=7) if day["warning"]
+        ]  # fmt: skip
+        return {"upcoming": upcoming, "past": stored, "warnings": warnings}
 
     def status(self, edition_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-        """Counts per state, send rate, ETA and the commonest errors."""
+        """Counts per state, send rate, ETA, the commonest errors, and the hard bounces, soft bounces
+        and complaints reported about the edition with their rates over its sent rows."""
         now = now or datetime.now(UTC)
         status = self.delivery.status(edition_id, now)
         data = status.to_json()
+        data["reports"] = self.reputation.of(edition_id).to_json()
         first_due, last_due = self.delivery.ledger.due_window(edition_id)
         data["window"] = {"first": iso_utc(first_due), "last": iso_utc(last_due)}
         data["eta"] = iso_utc(self._eta(status.counts, status.rate, last_due, now, data["status"]))

@@ -62,11 +62,21 @@ def keyed_hash(key: Callable[[], str]) -> Callable[[str], str]:
     return email_hash
 
 
+@dataclass(frozen=True)
+class About:
+    """The ledger row (and its edition) a returned-mail report named, kept on its event."""
+
+    edition_id: int
+    delivery_id: int
+
+
 def record(conn: Connection, subscriber_id: int, kind: str, source: str, detail: str = "",
-           at: datetime | None = None) -> None:  # fmt: skip
+           at: datetime | None = None, about: About | None = None) -> None:  # fmt: skip
     """One event in the reader's history, in the caller's transaction."""
     conn.execute(ev.insert().values(subscriber_id=subscriber_id, at=at or now_utc(), kind=kind,
-                                    source=str(source), detail=detail[:1000]))  # fmt: skip
+                                    source=str(source), detail=detail[:1000],
+                                    edition_id=about.edition_id if about else None,
+                                    delivery_id=about.delivery_id if about else None))  # fmt: skip
 
 
 class SignupOutcome(StrEnum):
@@ -199,26 +209,30 @@ class SubscriberLifecycle:
         return self._move(subscriber_id, move, source, detail, now, confirmed_at=now)
 
     def unsubscribe(self, subscriber_id: int, *, source: Source = Source.ONE_CLICK, detail: str = "",
-                    now: datetime | None = None) -> bool:  # fmt: skip
+                    now: datetime | None = None, about: About | None = None) -> bool:  # fmt: skip
         """pending | active → unsubscribed. Idempotent: later calls change nothing. False if unknown."""
         now = now or now_utc()
         with self.db.begin() as conn:
             found = conn.execute(sa.select(t.c.id).where(t.c.id == subscriber_id)).first()
-            self._move(subscriber_id, Move.UNSUBSCRIBE, source, detail, now, conn=conn, unsubscribed_at=now)
+            self._move(subscriber_id, Move.UNSUBSCRIBE, source, detail, now, conn=conn, about=about,
+                       unsubscribed_at=now)  # fmt: skip
         return found is not None
 
-    def bounce(self, subscriber_id: int, reply: str, now: datetime | None = None) -> bool:
-        """active → bounced, and the address on the suppression list."""
+    def bounce(self, subscriber_id: int, reply: str, now: datetime | None = None,
+               about: About | None = None) -> bool:  # fmt: skip
+        """active → bounced, and the address on the suppression list. ``about``: the ledger row the
+        report named, kept on the event (an edition's hard bounces are counted from it)."""
         now = now or now_utc()
         with self.db.begin() as conn:
-            moved = self._move(subscriber_id, Move.BOUNCE, Source.BOUNCE, reply, now, conn=conn,
+            moved = self._move(subscriber_id, Move.BOUNCE, Source.BOUNCE, reply, now, conn=conn, about=about,
                                bounced_at=now, last_error=reply[:1000])  # fmt: skip
             if moved:
                 self._suppress_id(conn, subscriber_id, "bounced", Source.BOUNCE, now)
         return moved
 
     def soft_bounce(self, subscriber_id: int, detail: str, *, limit: int, days: int,
-                    now: datetime | None = None) -> tuple[bool, int, bool]:  # fmt: skip
+                    now: datetime | None = None,
+                    about: About | None = None) -> tuple[bool, int, bool]:  # fmt: skip
         """A soft bounce of an active reader: recorded as an event (kind ``soft-bounce``), and the
         ``limit``-th within ``days`` moves them active → bounced (suppressed) as a hard bounce would.
         The same report (same ``detail``, which carries its Message-ID) is recorded once. Returns
@@ -233,7 +247,7 @@ class SubscriberLifecycle:
                 return False, 0, False
             seen = conn.execute(sa.select(ev.c.id).where(mine, ev.c.detail == detail[:1000]).limit(1)).first()
             if seen is None:
-                record(conn, subscriber_id, SOFT_BOUNCE, Source.BOUNCE, detail, at=now)
+                record(conn, subscriber_id, SOFT_BOUNCE, Source.BOUNCE, detail, at=now, about=about)
             count = int(conn.execute(window).scalar_one())
             if count < limit or seen is not None:
                 return seen is None, count, False
@@ -245,11 +259,11 @@ class SubscriberLifecycle:
         return True, count, moved
 
     def complain(self, subscriber_id: int, *, source: Source = Source.COMPLAINT, detail: str = "",
-                 now: datetime | None = None) -> bool:  # fmt: skip
+                 now: datetime | None = None, about: About | None = None) -> bool:  # fmt: skip
         """A spam complaint: → complained, and the address on the suppression list."""
         now = now or now_utc()
         with self.db.begin() as conn:
-            moved = self._move(subscriber_id, Move.COMPLAIN, source, detail, now, conn=conn,
+            moved = self._move(subscriber_id, Move.COMPLAIN, source, detail, now, conn=conn, about=about,
                                unsubscribed_at=now)  # fmt: skip
             if moved:
                 self._suppress_id(conn, subscriber_id, "complained", source, now)
@@ -328,14 +342,14 @@ class SubscriberLifecycle:
     # -- helpers --------------------------------------------------------------------------------
 
     def _move(self, subscriber_id: int, move: Move, source: Source, detail: str, now: datetime, *,
-              conn: Connection | None = None, **values: Any) -> bool:  # fmt: skip
+              conn: Connection | None = None, about: About | None = None, **values: Any) -> bool:  # fmt: skip
         stmt = t.update().where(t.c.id == subscriber_id, _leaves(move)).values(status=_to(move), **values)
         if conn is None:
             with self.db.begin() as tx:
-                return self._move(subscriber_id, move, source, detail, now, conn=tx, **values)
+                return self._move(subscriber_id, move, source, detail, now, conn=tx, about=about, **values)
         moved = bool(conn.execute(stmt).rowcount)
         if moved:
-            record(conn, subscriber_id, str(move), source, detail, at=now)
+            record(conn, subscriber_id, str(move), source, detail, at=now, about=about)
         return moved
 
     def _listed(self, conn: Connection, keys: Iterable[str]) -> set[str]:

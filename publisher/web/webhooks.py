@@ -58,7 +58,7 @@ async def _apply(request: Request, provider: str, events: list[hooks.Event]) -> 
     settings = app.settings
 
     def run() -> list[dict[str, Any]]:
-        inbound = Inbound(settings, app.db, app.subscriber_lifecycle, lambda: app.signing_key)
+        inbound = Inbound(settings, app.db, app.subscriber_lifecycle, lambda: app.signing_key, app.reputation)
         done = []
         for event in events:
             outcome = inbound.process(hooks.as_report(event, settings.bounce_address, provider))
