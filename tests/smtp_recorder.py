@@ -25,6 +25,8 @@ class Recorder:
     # Called with each accepted message before the server answers it (the sender waits meanwhile).
     on_accept: Callable[[str, bytes], None] | None = None
     messages: list[tuple[str, bytes]] = field(default_factory=list)
+    # The envelope sender (MAIL FROM) of each accepted message, beside ``messages``: (sender, rcpt).
+    envelopes: list[tuple[str, str]] = field(default_factory=list)
     replies: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -58,6 +60,7 @@ class Recorder:
                 if self.on_accept is not None:
                     self.on_accept(rcpt, envelope.content)
                 self.messages.append((rcpt, envelope.content))
+                self.envelopes.append((envelope.mail_from, rcpt))
         self.replies["250"] += 1
         return "250 OK"
 

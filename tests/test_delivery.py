@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from publisher.app import App
 from publisher.cli import main
-from publisher.db.schema import deliveries
+from publisher.db.schema import deliveries, subscribers
 from publisher.errors import TransientDeliveryError
 from publisher.mail.memory import MemoryMailer
 from publisher.subscribers.model import Status
@@ -255,3 +255,60 @@ def test_sent_but_not_recorded_never_exceeds_the_bound(make_settings, monkeypatc
         app.close()
     assert recorder.counts() == {reader(i): 1 for i in range(n)}
     assert max(in_doubt) == UNRECORDED_BOUND
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_with_a_bounce_address_each_message_goes_under_its_rows_verp_address(
+    make_settings, pipelining: bool
+) -> None:
+    """VERP: MAIL FROM of every message is its ledger row's signed bounce address (also for
+    retries, and with the next envelope pipelined ahead), and its List-Unsubscribe mailto carries
+    the row's tag, which the inbound processing resolves to the reader."""
+    from publisher.inbound import verp
+    from publisher.inbound.process import Inbound
+
+    recorder = Recorder(fail_rate=0.2, seed=11, pipelining=pipelining)
+    with SmtpServer(recorder) as server:
+        app = App(make_settings(smtp_url=server.url, smtp_retry_delay=0.001, smtp_retries=8,
+                                bounce_address="bounces@news.example.com"))  # fmt: skip
+        edition_id = seed(app, 12)
+        app.delivery.start(edition_id)
+        assert app.delivery.ledger.counts(edition_id)["sent"] == 12
+    assert recorder.replies["451"] > 0  # retries went out too
+    with app.db.connect() as conn:
+        query = (
+            sa.select(deliveries.c.id, subscribers.c.email)
+            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            .where(deliveries.c.edition_id == edition_id)
+        )
+        row_of = {email: row_id for row_id, email in conn.execute(query)}
+    key = app.signing_key
+    assert sorted(rcpt for _, rcpt in recorder.envelopes) == sorted(row_of)
+    for sender, rcpt in recorder.envelopes:
+        tag = verp.tag_in(sender, "bounces")
+        assert sender.endswith("@news.example.com") and tag is not None
+        assert verp.read_tag(key, tag) == row_of[rcpt]
+        assert sender == verp.envelope_sender("bounces@news.example.com", key, row_of[rcpt], "x@y")
+    rcpt, content = recorder.messages[0]
+    mailto = parse(content)["List-Unsubscribe"].split("<mailto:")[1].split("?")[0]
+    assert verp.read_tag(key, verp.tag_in(mailto, "unsubscribe") or "") == row_of[rcpt]
+    # A reader unsubscribes by mail from another address of theirs: the tag names them.
+    inbound = Inbound(app.settings, app.db, app.subscriber_lifecycle, lambda: app.signing_key)
+    outcome = inbound.process(
+        f"From: someone.else@example.net\r\nTo: {mailto}\r\nSubject: unsubscribe\r\n\r\nplease\r\n".encode()
+    )
+    assert (outcome.email, outcome.action) == (rcpt, "unsubscribed")
+    app.close()
+
+
+def test_without_a_bounce_address_the_envelope_sender_is_the_from_address(make_settings) -> None:
+    recorder = Recorder()
+    with SmtpServer(recorder) as server:
+        app = App(make_settings(smtp_url=server.url))
+        edition_id = seed(app, 3)
+        app.delivery.start(edition_id)
+        app.close()
+    assert {sender for sender, _ in recorder.envelopes} == {app.settings.envelope_from}
+    for _, content in recorder.messages:
+        mailto = "<mailto:unsubscribe@news.example.com?subject=unsubscribe>"
+        assert mailto in parse(content)["List-Unsubscribe"]

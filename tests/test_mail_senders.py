@@ -204,7 +204,7 @@ def test_submit_pipelines_and_reports_each_message(pipelining: bool) -> None:
         mailer = SmtpMailer.from_url(server.url, timeout=5)
         found = []
         for n, rcpt in enumerate(rcpts):
-            ahead = rcpts[n + 1] if n + 1 < len(rcpts) else None
+            ahead = ("bounces@news.example.com", [rcpts[n + 1]]) if n + 1 < len(rcpts) else None
             found += mailer.submit(rcpt, "bounces@news.example.com", [rcpt], MESSAGE, ahead=ahead)
             assert mailer.in_flight <= 1
         assert "pipelining" in mailer._conn.esmtp_features if pipelining else True  # type: ignore[union-attr]
@@ -212,7 +212,7 @@ def test_submit_pipelines_and_reports_each_message(pipelining: bool) -> None:
         assert mailer.in_flight == 0
         # A message that is not the one announced ahead: sent all the same, on a new session.
         sender = "bounces@news.example.com"
-        found += mailer.submit("dee", sender, ["dee@example.com"], MESSAGE, ahead="x@example.com")
+        found += mailer.submit("dee", sender, ["dee@example.com"], MESSAGE, ahead=(sender, ["x@example.com"]))
         found += mailer.submit("eve", sender, ["eve@example.com"], MESSAGE)
         found += mailer.collect()
         # The server drops the connection: what was in flight is transient, the next one reconnects.
@@ -240,3 +240,30 @@ def test_ssl_contexts_are_made_once() -> None:
 
     assert smtp._ssl_context(False) is smtp._ssl_context(False)
     assert smtp._ssl_context(True) is not smtp._ssl_context(False)
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_each_message_goes_under_its_own_envelope_sender(pipelining: bool) -> None:
+    """VERP: every message has a sender of its own. The envelope written ahead carries the next
+    message's sender; a message whose envelope is not the one written ahead (here: same reader,
+    another sender) is never sent under it."""
+    recorder = Recorder(pipelining=pipelining)
+    sends = [(f"bounces+d{n}@news.example.com", f"r{n}@example.com") for n in range(4)]
+    with SmtpServer(recorder) as server:
+        mailer = SmtpMailer.from_url(server.url, timeout=5)
+        found = []
+        for n, (sender, rcpt) in enumerate(sends):
+            ahead = (sends[n + 1][0], [sends[n + 1][1]]) if n + 1 < len(sends) else None
+            found += mailer.submit(rcpt, sender, [rcpt], MESSAGE, ahead=ahead)
+        # Announced under one sender, submitted under another: the announced envelope is dropped.
+        found += mailer.submit("x", "bounces+d8@news.example.com", ["x@example.com"], MESSAGE,
+                               ahead=("bounces+d9@news.example.com", ["y@example.com"]))  # fmt: skip
+        found += mailer.submit("y", "bounces+d10@news.example.com", ["y@example.com"], MESSAGE)
+        found += mailer.collect()
+        mailer.close()
+    assert all(error is None for _, error in found) and len(found) == 6
+    assert recorder.envelopes == [
+        *sends,
+        ("bounces+d8@news.example.com", "x@example.com"),
+        ("bounces+d10@news.example.com", "y@example.com"),
+    ]  # fmt: skip

@@ -47,6 +47,7 @@ from publisher.delivery.ratelimit import RateLimiter
 from publisher.edition.compile import CompiledEditions
 from publisher.edition.personalize import Recipient
 from publisher.errors import PermanentDeliveryError, TransientDeliveryError
+from publisher.inbound import verp
 from publisher.mail.dkim import DkimSigner
 from publisher.mail.mailer import Mailer, Outcome, ServerUnreachableError, submitter
 from publisher.mail.message import render_parts
@@ -169,6 +170,11 @@ class BatchSender:
         self.records_conn = records_conn
         self.signing_key = signing_key
         self.envelope_from = settings.envelope_from
+        # VERP: with a bounce address, each row's envelope sender and List-Unsubscribe mailto
+        # carry a signed tag naming the row (publisher.inbound.verp); without one, neither does.
+        self.bounce_address = settings.bounce_address
+        domain = self.envelope_from.rpartition("@")[2]
+        self.unsubscribe_mailto = settings.unsubscribe_mailto or f"unsubscribe@{domain}"
         self.max_delay = max(0.0, settings.delivery_lease / 2)
 
     def send(self, rows: Sequence[BatchRow]) -> BatchResult:
@@ -249,9 +255,9 @@ class BatchSender:
         following = self._next()
         ahead = None
         if following is not None and (following.retry > 0 or self._claimed(following)):
-            ahead = following.row.email
+            ahead = (self.envelope_sender(following.row), (following.row.email,))
         started = clock()
-        outcomes = self._submitter.submit(attempt, self.envelope_from, [row.email], attempt.message,
+        outcomes = self._submitter.submit(attempt, self.envelope_sender(row), [row.email], attempt.message,
                                           ahead=ahead)  # fmt: skip
         self._timings["smtp"] += clock() - started
         self._handle(outcomes)
@@ -362,9 +368,12 @@ class BatchSender:
         clock = time.perf_counter
         started = clock()
         site, key = self.settings.site_url, self.signing_key
+        mailto = ""
+        if self.bounce_address:
+            mailto = verp.verp_address(self.unsubscribe_mailto, verp.make_tag(key, row.id))
         recipient = Recipient(
             row.email, row.name, unsubscribe_url(site, key, row.subscriber_id),
-            preferences_url(site, key, row.subscriber_id),
+            preferences_url(site, key, row.subscriber_id), mailto,
         )  # fmt: skip
         rendered = render_parts(
             self.compiled.get(row.sections), recipient, self.settings, message_id=message_id
@@ -379,6 +388,10 @@ class BatchSender:
         if timings is not None:
             timings["dkim"] += clock() - signing
         return signed
+
+    def envelope_sender(self, row: BatchRow) -> str:
+        """MAIL FROM for a row's message: its VERP address, or the From address when VERP is off."""
+        return verp.envelope_sender(self.bounce_address, self.signing_key, row.id, self.envelope_from)
 
     def message_id(self, row: BatchRow) -> str:
         """The same for every attempt at a row: a duplicate after a crash carries the same

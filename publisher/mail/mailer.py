@@ -16,6 +16,8 @@ from publisher.settings import Settings
 
 # What became of a message handed over with ``submit``: its token, and None (accepted) or why not.
 Outcome = tuple[Any, DeliveryError | None]
+# The envelope of the message a caller submits next: (sender, recipients).
+Ahead = tuple[str, Sequence[str]]
 
 
 class ServerUnreachableError(TransientDeliveryError):
@@ -30,8 +32,9 @@ class Mailer(Protocol):
 
 class Submitter(Protocol):
     """A mailer that may keep messages in flight: ``submit`` returns the outcomes known so far
-    (of this message or earlier ones), ``collect`` waits for the rest. ``ahead``: the recipient of
-    the message the caller submits next (same sender), whose envelope may go out early."""
+    (of this message or earlier ones), ``collect`` waits for the rest. ``ahead``: the envelope
+    (sender, recipients) of the message the caller submits next, which may go out early; a
+    message whose envelope turns out not to be that one is never sent under it."""
 
     @property
     def in_flight(self) -> int: ...
@@ -43,7 +46,7 @@ class Submitter(Protocol):
         recipients: Sequence[str],
         message: bytes,
         *,
-        ahead: str | None = None,
+        ahead: Ahead | None = None,
     ) -> list[Outcome]: ...
 
     def collect(self) -> list[Outcome]: ...
@@ -64,7 +67,7 @@ class OneAtATime:
         recipients: Sequence[str],
         message: bytes,
         *,
-        ahead: str | None = None,
+        ahead: Ahead | None = None,
     ) -> list[Outcome]:
         try:
             self.mailer.send(envelope_from, recipients, message)

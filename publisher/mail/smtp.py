@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from publisher.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
-from publisher.mail.mailer import Outcome, ServerUnreachableError
+from publisher.mail.mailer import Ahead, Outcome, ServerUnreachableError
 
 HARD_BOUNCES = frozenset({550, 551, 553})
 # One SSL context per verification mode for the process: building one loads the system's CA
@@ -125,12 +125,14 @@ class SmtpMailer:
         recipients: Sequence[str],
         message: bytes,
         *,
-        ahead: str | None = None,
+        ahead: Ahead | None = None,
     ) -> list[Outcome]:
         """Hand ``message`` over; returns the outcomes known so far: (token, None) for a message
         the server accepted, (token, DeliveryError) for one it refused or lost with the
-        connection — this one's, or the previous one's. ``ahead``: the recipient of the message
-        submitted next, whose MAIL, RCPT and DATA are written right behind this content."""
+        connection — this one's, or the previous one's. ``ahead``: the envelope (sender,
+        recipients) of the message submitted next, whose MAIL, RCPT and DATA are written right
+        behind this content. A message submitted whose envelope is not the one written ahead is
+        never sent under it: the session is ended and the message goes out on a new one."""
         done: list[Outcome] = []
         if self._ahead is not None and self._ahead != (envelope_from, tuple(recipients)):
             # Not the message announced: end this session (the server drops the open one).
@@ -176,11 +178,12 @@ class SmtpMailer:
                 self._drop()
                 done.append((token, error))
                 return done
-            following = _envelope(envelope_from, ahead) if ahead is not None else b""
+            early = _early(ahead)
+            following = _envelope(early[0], early[1][0]) if early is not None else b""
             conn.send(_stuffed(message) + following)
             self._open, self._in_flight = token, True
-            if ahead is not None:
-                self._ahead = (envelope_from, (ahead,))
+            if early is not None:
+                self._ahead = early
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
             dropped = f"connection dropped: {exc or type(exc).__name__}"
@@ -263,6 +266,17 @@ class _DataWithoutRescan:
             raise smtplib.SMTPDataError(code, reply)
         self.send(_stuffed(msg))  # type: ignore[attr-defined]
         return self.getreply()  # type: ignore[attr-defined,no-any-return]
+
+
+def _early(ahead: Ahead | None) -> tuple[str, tuple[str, ...]] | None:
+    """The envelope to write ahead, if it can be (one sender, one recipient)."""
+    if ahead is None:
+        return None
+    sender, recipients = ahead
+    recipients = tuple(recipients)
+    if len(recipients) != 1:
+        return None
+    return (sender, recipients)
 
 
 def _envelope(envelope_from: str, recipient: str) -> bytes:
