@@ -92,3 +92,17 @@ def test_read_eml_files_one_line_each(app: App, cli) -> None:  # type: ignore[no
     assert lines[0].endswith("postfix_hard.eml: hard_bounce alice@example.org: bounced")
     assert lines[1].endswith("truncated.eml: unknown -: none (not a report we act on)")
     assert len(lines) == 2
+
+
+def test_loops_of_reports_change_nothing_and_are_reported(app: App, cli) -> None:  # type: ignore[no-untyped-def]
+    app.subscriber_lifecycle.import_many([NewSubscriber(e) for e in READERS])
+    names = ("loop_dsn_of_dsn", "loop_bounce_of_notice", "loop_auto_reply_to_auto_reply")
+    out = json.loads(cli("inbound", "read", *(str(CORPUS / f"{n}.eml") for n in names), "--json"))
+    assert [(Path(i["path"]).stem, i["kind"], i["action"]) for i in out] == [
+        ("loop_dsn_of_dsn", "unknown", "none (not a report we act on)"),
+        ("loop_bounce_of_notice", "unknown", "none (not a report we act on)"),
+        ("loop_auto_reply_to_auto_reply", "auto_reply", "none (auto-reply)"),
+    ]
+    assert set(_statuses(app).values()) == {"active"}
+    assert _events(app) == []
+    assert all((CORPUS / f"{n}.eml").exists() for n in names)  # read leaves messages where they are

@@ -26,6 +26,15 @@ EXPECTED = {
     "auto_reply.eml": (Kind.AUTO_REPLY, ("ivan@example.com",), ()),
     "outlook_auto_reply.eml": (Kind.AUTO_REPLY, ("judy@example.com",), ()),
     "mailto_unsubscribe.eml": (Kind.UNSUBSCRIBE, ("dave@example.com",), ()),
+    "sendmail_hard.eml": (Kind.HARD_BOUNCE, ("kim@example.org",), ("5.1.1",)),
+    "outlook_hard.eml": (Kind.HARD_BOUNCE, ("mallory@example.net",), ("5.1.10",)),
+    "yahoo_hard.eml": (Kind.HARD_BOUNCE, ("niaj@yahoo.example.net",), ()),
+    "yahoo_complaint.eml": (Kind.COMPLAINT, ("olivia@yahoo.example.net",), ()),
+    "outlook_complaint.eml": (Kind.COMPLAINT, (), ()),  # recipient redacted: only the VERP tag says who
+    # Loops of reports about reports: never acted on (unknown mail is kept by `inbound serve`).
+    "loop_dsn_of_dsn.eml": (Kind.UNKNOWN, (), ()),
+    "loop_bounce_of_notice.eml": (Kind.UNKNOWN, (), ()),
+    "loop_auto_reply_to_auto_reply.eml": (Kind.AUTO_REPLY, ("ivan@example.com",), ()),
     "junk.eml": (Kind.UNKNOWN, (), ()),
     "truncated.eml": (Kind.UNKNOWN, (), ()),
     "binary.eml": (Kind.UNKNOWN, (), ()),
@@ -66,6 +75,35 @@ def test_complaint_tag_from_the_originals_return_path() -> None:
     result = classify(raw, unsubscribe_address=UNSUB)
     assert result.kind == Kind.COMPLAINT and result.tag == tag
     assert result.original_message_id == "<edition3.44.0123456789ab@news.example.com>"
+
+
+@pytest.mark.parametrize("name", ["arf_complaint.eml", "yahoo_complaint.eml", "outlook_complaint.eml"])
+def test_every_complaint_finds_the_tag_in_the_originals_return_path(name: str) -> None:
+    tag = make_tag(KEY, 45)
+    raw = (CORPUS / name).read_bytes()
+    old = b"\nReturn-Path: <bounces@news.example.com>\n"
+    assert raw.count(old) == 1
+    result = classify(raw.replace(old, f"\nReturn-Path: <bounces+{tag}@news.example.com>\n".encode()))
+    assert result.kind == Kind.COMPLAINT and read_tag(KEY, result.tag or "") == 45
+
+
+def test_a_loop_names_no_one() -> None:
+    result = classify((CORPUS / "loop_dsn_of_dsn.eml").read_bytes())
+    assert result.detail.startswith("report about a report")
+    assert result.original_message_id == "<20260105065900.BBBB2222@mx.news.example.com>"
+
+
+def test_a_bounce_of_one_of_our_notices_is_still_a_bounce() -> None:
+    # Confirmation mail says Auto-Submitted: auto-generated; its bounce is a real one.
+    raw = (
+        (CORPUS / "postfix_hard.eml")
+        .read_bytes()
+        .replace(
+            b"Subject: Morning Edition\nMessage-ID",
+            b"Subject: Confirm\nAuto-Submitted: auto-generated\nMessage-ID",
+        )
+    )
+    assert classify(raw).kind == Kind.HARD_BOUNCE
 
 
 def test_mailto_unsubscribe_with_its_own_tag() -> None:

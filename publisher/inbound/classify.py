@@ -38,6 +38,8 @@ MAX_BYTES = 1_000_000
 _STATUS = re.compile(r"\b([245])\.([0-9]{1,3})\.([0-9]{1,3})\b")
 _ADDRESS_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To", "Cc")
 _SERVER = re.compile(r"mailer-daemon|postmaster|mail delivery|mail administrator", re.IGNORECASE)
+_INLINE_MARKER = re.compile(r"^[ \t]*-+[ \t]*(original message follows|below this line is a copy of the "
+                            r"message)[^\n]*$", re.IGNORECASE | re.MULTILINE)  # fmt: skip
 _VACATION_SUBJECT = re.compile(r"^\s*(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|"
                                r"vacation|away from)", re.IGNORECASE)  # fmt: skip
 
@@ -78,6 +80,11 @@ def _classify(msg: Message, bounce_local: str, unsubscribe_address: str) -> Clas
     tag = _find_tag(msg, bounce_local)
     ctype = msg.get_content_type()
     report_type = str(msg.get_param("report-type", "", header="content-type") or "").lower()
+    if (ctype == "multipart/report" and report_type != "feedback-report") or _from_server(msg):
+        original = _original(msg) or _inline_original(msg)
+        if original is not None and _is_report(original):  # a loop: never acted on, kept for ops
+            return Classified(Kind.UNKNOWN, (), tag, (), own_id, _header(original, "Message-ID"),
+                              "report about a report (loop): nothing done")  # fmt: skip
     if ctype == "multipart/report" and report_type == "delivery-status":
         found = _dsn(msg, tag, own_id)
         if found is not None:
@@ -179,6 +186,27 @@ def _is_auto_reply(msg: Message) -> bool:
     if "auto_reply" in (_header(msg, "Precedence").lower(), _header(msg, "X-Precedence").lower()):
         return True
     return bool(_VACATION_SUBJECT.match(_header(msg, "Subject")))
+
+
+def _is_report(msg: Message) -> bool:
+    """A delivery report, or an auto-reply, as the returned original of another report. Not
+    ``Auto-Submitted: auto-generated``: our own notices say that, and their bounces are real."""
+    if msg.get_content_type() == "multipart/report" or _from_server(msg):
+        return True
+    return _header(msg, "Auto-Submitted").lower().startswith("auto-replied")
+
+
+def _inline_original(msg: Message) -> Message | None:
+    """The original a non-standard report quotes in its text after a marker line."""
+    part = _part(msg, "text/plain")
+    payload = part.get_payload(decode=True) if part is not None else None
+    if not isinstance(payload, bytes):
+        return None
+    found = _INLINE_MARKER.search(payload.decode("utf-8", "replace"))
+    if found is None:
+        return None
+    rest = payload.decode("utf-8", "replace")[found.end() :].lstrip("\r\n")
+    return email.message_from_string(rest) if rest else None
 
 
 def _addressed_to(msg: Message, address: str) -> bool:
