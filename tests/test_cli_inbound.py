@@ -69,6 +69,7 @@ def test_read_a_maildir_twice(app: App, cli, tmp_path: Path) -> None:  # type: i
         ("carol@example.com", "complain", "complaint"),
         ("dave@example.com", "unsubscribe", "mailto"),
         ("frank@gmail.example", "soft-bounce", "bounce"),
+        ("ivan@example.com", "auto-reply", "auto-reply"),  # recorded; nothing changes
     ]
     assert app.subscriber_lifecycle.is_suppressed("alice@example.org")
     assert app.subscriber_lifecycle.is_suppressed("carol@example.com")
@@ -104,5 +105,6 @@ def test_loops_of_reports_change_nothing_and_are_reported(app: App, cli) -> None
         ("loop_auto_reply_to_auto_reply", "auto_reply", "none (auto-reply)"),
     ]
     assert set(_statuses(app).values()) == {"active"}
-    assert _events(app) == []
+    # The auto-reply is recorded in the reader's history like any other; no state moves.
+    assert [kind for _email, kind, _source in _events(app)] == ["auto-reply"]
     assert all((CORPUS / f"{n}.eml").exists() for n in names)  # read leaves messages where they are

@@ -76,6 +76,9 @@ class Inbound:
         detail = report.detail + (f" {report.message_id}" if report.message_id else "")
         if report.kind == Kind.SOFT_BOUNCE:
             return Outcome(report.kind, email, self._soft(reader_id, status, detail, about), report)
+        if report.kind == Kind.AUTO_REPLY:
+            # Recorded in the reader's history for ops; never acted on, never answered.
+            self.lifecycle.auto_reply(reader_id, detail, about=about)
         if report.kind not in _ACTS:
             return Outcome(report.kind, email, f"none ({_QUIET[report.kind]})", report)
         lifecycle = self.lifecycle

@@ -33,6 +33,7 @@ from publisher.subscribers.states import MOVES, SILENT, SUPPRESSED, Move, Source
 CHUNK = 5000
 PENDING_DAYS = 30  # a signup not confirmed within this many days is deleted
 SOFT_BOUNCE = "soft-bounce"  # an event only: counted towards bounced, never a state
+AUTO_REPLY = "auto-reply"  # an event only: recorded for ops, never acted on
 
 
 def now_utc() -> datetime:
@@ -257,6 +258,18 @@ class SubscriberLifecycle:
             if moved:
                 self._suppress_id(conn, subscriber_id, "bounced", Source.BOUNCE, now)
         return True, count, moved
+
+    def auto_reply(self, subscriber_id: int, detail: str, *, now: datetime | None = None,
+                   about: About | None = None) -> bool:  # fmt: skip
+        """An automatic answer (a vacation notice) from the reader: recorded as an event, once per
+        report (``detail`` carries its Message-ID); nothing changes. True if recorded now."""
+        mine = sa.and_(ev.c.subscriber_id == subscriber_id, ev.c.kind == AUTO_REPLY,
+                       ev.c.detail == detail[:1000])  # fmt: skip
+        with self.db.begin() as conn:
+            if conn.execute(sa.select(ev.c.id).where(mine).limit(1)).first() is not None:
+                return False
+            record(conn, subscriber_id, AUTO_REPLY, Source.AUTO_REPLY, detail, at=now, about=about)
+        return True
 
     def complain(self, subscriber_id: int, *, source: Source = Source.COMPLAINT, detail: str = "",
                  now: datetime | None = None, about: About | None = None) -> bool:  # fmt: skip

@@ -74,4 +74,5 @@ class Source(StrEnum):
     BOUNCE = "bounce"
     COMPLAINT = "complaint"
     MAILTO = "mailto"  # mail to the List-Unsubscribe address
+    AUTO_REPLY = "auto-reply"  # a vacation notice or other automatic answer (RFC 3834)
     SYSTEM = "system"
