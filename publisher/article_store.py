@@ -302,14 +302,7 @@ class ArticleStore:
 
     def by_ids(self, ids: Iterable[int]) -> dict[int, Article]:
         """The articles with these row ids (retracted or not), by id."""
-        wanted = sorted(set(ids))
-        found: dict[int, Article] = {}
-        with self.db.connect() as conn:
-            for start in range(0, len(wanted), CHUNK):
-                query = sa.select(t).where(t.c.id.in_(wanted[start : start + CHUNK]))
-                for row in conn.execute(query).mappings():
-                    found[row["id"]] = _article(row)
-        return found
+        return self._by(t.c.id, ids)
 
     def digests(self, ids: Iterable[int]) -> dict[int, Article]:
         """The articles with these row ids, by id, with only what an archive entry shows (the
@@ -342,13 +335,18 @@ class ArticleStore:
 
     def by_slugs(self, slugs: Iterable[str]) -> dict[str, Article]:
         """The articles with these slugs (retracted or not), by slug."""
-        wanted = sorted(set(slugs))
-        found: dict[str, Article] = {}
+        return self._by(t.c.slug, slugs)
+
+    def _by(self, column: Any, values: Iterable[Any]) -> dict[Any, Article]:
+        """Whole articles whose ``column`` is one of ``values``, keyed by that value, read in
+        chunks (a long IN list is cut at CHUNK)."""
+        wanted = sorted(set(values))
+        found: dict[Any, Article] = {}
         with self.db.connect() as conn:
             for start in range(0, len(wanted), CHUNK):
-                query = sa.select(t).where(t.c.slug.in_(wanted[start : start + CHUNK]))
+                query = sa.select(t).where(column.in_(wanted[start : start + CHUNK]))
                 for row in conn.execute(query).mappings():
-                    found[row["slug"]] = _article(row)
+                    found[row[column.name]] = _article(row)
         return found
 
     def sections(self) -> list[tuple[str, str]]:
