@@ -63,7 +63,10 @@ def stack(make_settings) -> Iterator[tuple[App, str, Recorder]]:  # type: ignore
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with SmtpServer(recorder) as smtp:
         app = App(make_settings(smtp_url=smtp.url, site_url=base))
-        list(app.ingest([EXAMPLES / "articles"], published_at=datetime.now(UTC) - timedelta(hours=1)))
+        # Tomorrow's edition freezes before its first zone (UTC+14) is due, i.e. in today's UTC
+        # afternoon: published at noon UTC today, the stories are in it whatever the hour now.
+        noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+        list(app.ingest([EXAMPLES / "articles"], published_at=noon))
         server = uvicorn.Server(uvicorn.Config(create_app(app), log_level="warning", lifespan="off"))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
