@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from publisher.subscribers import SubscriberStore
     from publisher.subscribers.lifecycle import SubscriberLifecycle
     from publisher.subscribers.signup import Signup
+    from publisher.today import TodayReader
 
 
 class App:
@@ -189,6 +190,25 @@ class App:
         return EditionControl(
             self.settings, self.db, lifecycle=self.lifecycle, delivery=self.delivery,
             schedules=self.schedules, open_mailer=self.open_mailer, reputation=self.reputation,
+        )  # fmt: skip
+
+    @cached_property
+    def today(self) -> TodayReader:
+        """The console's Today page, read: editions on the move and their waves through the time
+        zones, the next editions, feed freshness, the queue, recent errors."""
+        from datetime import timedelta
+
+        from publisher.delivery.wave import WaveReader
+        from publisher.feeds.freshness import FeedFreshnessReader
+        from publisher.queues import queue_lengths
+        from publisher.today import TodayReader
+
+        return TodayReader(
+            self.db, editions=self.edition_store, ledger=self.ledger, waves=WaveReader(self.db, self.ledger),
+            reputation=self.reputation, schedules=self.schedules, reader_slots=self.subscribers.active_slots,
+            feeds=FeedFreshnessReader(DirectoryFeedStore(self.settings.feeds_dir)), stats=self.stats,
+            queue_lengths=lambda: queue_lengths(self.settings),
+            freeze_lead=timedelta(minutes=self.settings.schedule_freeze_minutes),
         )  # fmt: skip
 
     @cached_property

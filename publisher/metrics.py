@@ -19,6 +19,7 @@ from publisher.db.schema import editions as e
 from publisher.delivery.lifecycle import Lifecycle
 from publisher.delivery.reputation import COMPLAINT_LIMIT, ReputationGuard
 from publisher.delivery.states import DeliveryState, EditionState
+from publisher.queues import queue_lengths
 from publisher.settings import Settings
 from publisher.stats import StatsStore
 from publisher.tasks import QUEUES
@@ -154,18 +155,8 @@ class PublisherCollector:
 
     def _queue_depth(self) -> Metric:
         family = GaugeMetricFamily("publisher_queue_depth", "Tasks waiting in each queue", labels=["queue"])
-        depths = dict.fromkeys(QUEUES, 0)
-        if self.settings.redis_url:
-            import redis
-
-            client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2)
-            try:
-                for queue in QUEUES:
-                    depths[queue] = int(client.llen(f"{self.settings.redis_prefix}{queue}"))
-            except redis.RedisError:
-                pass  # the broker being down shows as zero depth; /healthz reports it
-            finally:
-                client.close()
+        # No broker, or the broker being down, shows as zero depth; /healthz reports it.
+        depths = queue_lengths(self.settings) or dict.fromkeys(QUEUES, 0)
         for queue, depth in depths.items():
             family.add_metric([queue], depth)
         return family
