@@ -9,8 +9,8 @@ as their ``Services`` (``publisher/tasks.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,14 @@ from publisher.settings import Settings
 from publisher.stats import StatsStore
 
 if TYPE_CHECKING:
+    from publisher.accounts.api_tokens import ApiTokens
+    from publisher.accounts.audit import AuditLog
+    from publisher.accounts.lifecycle import UserLifecycle
+    from publisher.accounts.links import PasswordLinks
+    from publisher.accounts.login import Login
+    from publisher.accounts.passwords import Passwords
+    from publisher.accounts.sessions import SessionStore
+    from publisher.accounts.users import UserStore
     from publisher.delivery.control import EditionControl
     from publisher.delivery.editions import EditionStore
     from publisher.delivery.ledger import Ledger
@@ -43,8 +51,13 @@ if TYPE_CHECKING:
 
 
 class App:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings or Settings.load()
+        # The time as the console's accounts see it (sessions, locks, links); tests move it.
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return self.clock()
 
     @cached_property
     def signing_key(self) -> str:
@@ -61,6 +74,63 @@ class App:
     @cached_property
     def db(self) -> Database:
         return Database(self.settings.sqlalchemy_url)
+
+    # -- the console's people (publisher/accounts) ---------------------------------------------------
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """Every change through the console, the API or the CLI: who, what, when, from where."""
+        from publisher.accounts.audit import AuditLog
+
+        return AuditLog(self.db, self.now)
+
+    @cached_property
+    def users(self) -> UserStore:
+        from publisher.accounts.users import UserStore
+
+        return UserStore(self.db, self.now)
+
+    @cached_property
+    def user_lifecycle(self) -> UserLifecycle:
+        """The one writer of users' states."""
+        from publisher.accounts.lifecycle import UserLifecycle
+
+        return UserLifecycle(self.db, self.now)
+
+    @cached_property
+    def passwords(self) -> Passwords:
+        from publisher.accounts.passwords import Passwords
+
+        return Passwords()
+
+    @cached_property
+    def console_sessions(self) -> SessionStore:
+        from datetime import timedelta
+
+        from publisher.accounts.sessions import SessionStore
+
+        idle = timedelta(minutes=self.settings.console_idle_minutes)
+        return SessionStore(self.db, self.users, idle, self.now)
+
+    @cached_property
+    def api_tokens(self) -> ApiTokens:
+        """Personal API tokens; PUBLISHER_API_TOKEN stays the bootstrap admin token."""
+        from publisher.accounts.api_tokens import ApiTokens
+
+        return ApiTokens(self.db, self.users, self.now)
+
+    @cached_property
+    def password_links(self) -> PasswordLinks:
+        from publisher.accounts.links import PasswordLinks
+
+        return PasswordLinks(self.db, self.users, self.now)
+
+    @cached_property
+    def login(self) -> Login:
+        from publisher.accounts.login import Login
+        from publisher.accounts.throttle import LoginThrottle
+
+        return Login(self.users, self.console_sessions, LoginThrottle(self.db, self.now), self.passwords)
 
     @cached_property
     def articles(self) -> ArticleStore:

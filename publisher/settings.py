@@ -338,6 +338,9 @@ class Settings(BaseSettings):
     api_token: Annotated[str, AfterValidator(_api_token)] = _setting(
         "", "bearer token for the ops HTTP API", secret=True
     )
+    console_idle_minutes: int = _setting(
+        60, "minutes after which an unused console session ends", ge=5, le=7 * 24 * 60
+    )
     max_body_bytes: int = _setting(
         1_048_576, "largest request body publisher serve reads, bytes (413 beyond)", ge=1024, le=268_435_456
     )

@@ -238,3 +238,90 @@ keys = sa.Table(
     sa.Column("value", sa.String(256), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+# The console's people (publisher/accounts). ``email`` is stored lower-cased: the unique key.
+# ``status`` is written by publisher/accounts/lifecycle.py only; ``password_hash`` (argon2) is NULL
+# until the user follows their set-password link.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="active"),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Console sessions, server-side: ``id`` is the SHA-256 of the random token the cookie carries, so a
+# copy of this table logs nobody in. Deleted at logout, at "log out everywhere" and when the user is
+# disabled; one idle past PUBLISHER_CONSOLE_IDLE_MINUTES is refused (and deleted).
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False, default=""),
+    sa.Index("ix_console_sessions_user_id", "user_id"),
+)
+
+# Personal API tokens: shown once, kept as their SHA-256; a revoked token stays listed.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Index("ix_api_tokens_user_id", "user_id"),
+    sqlite_autoincrement=True,
+)
+
+# One-time set-password links (``publisher users add`` prints one): the SHA-256 of the token,
+# single use (``used_at``), expiring.
+password_links = sa.Table(
+    "password_links",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=True),
+    sa.Index("ix_password_links_user_id", "user_id"),
+)
+
+# Failed logins, per account ("account:<email>") and per client ("ip:<address>"), in the database
+# so the limit holds across every web process: ``failures`` since ``first_at``, and the time a key
+# is locked until.
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("first_at", UTCDateTime, nullable=False),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+)
+
+# Every change made through the console, the API or the CLI: who (an email, "api-token",
+# "cli:<user>"), what ("edition.pause"), on what, when, from where (client IP, "cli@<host>").
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.Text, nullable=False, default=""),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("source", sa.String(300), nullable=False, default=""),
+    sa.Index("ix_audit_log_actor", "actor"),
+    sa.Index("ix_audit_log_action", "action"),
+    sqlite_autoincrement=True,
+)

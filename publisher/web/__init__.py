@@ -1,5 +1,5 @@
 """The web side (``publisher serve``): feeds, article pages, the edition archive, signup,
-unsubscribe, preferences, ops API.
+unsubscribe, preferences, ops API, the newsroom console (``/console``).
 
 ``create_app`` builds the ASGI app around one publisher ``App`` (the composition root); each
 concern is a router in its own module, included here. Before any route: the security headers,
@@ -21,6 +21,7 @@ def create_app(app: App | None = None) -> FastAPI:
     from publisher.web import (
         api,
         articles,
+        console,
         docs,
         editions,
         errors,
@@ -48,6 +49,7 @@ def create_app(app: App | None = None) -> FastAPI:
     web.include_router(articles.router)
     web.include_router(editions.router)
     web.include_router(api.build_router())
+    web.include_router(console.build_router())
     web.include_router(webhooks.router)
     web.state.webhooks = webhooks.WebhookState(settings.webhook_max_age)
     web.router.routes.extend(static.routes)

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -76,6 +76,9 @@ async def publisher_error(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = getattr(exc, "headers", None)
+    if 300 <= exc.status_code < 400 and exc.status_code != 304 and headers and "Location" in headers:
+        # A route's way of sending the browser elsewhere (the console's "log in first").
+        return RedirectResponse(headers["Location"], status_code=exc.status_code)
     if _is_api(request) or exc.status_code in (204, 304):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
     # The reader's side: a page, with the route's reason when it wrote one for a person.

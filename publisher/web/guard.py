@@ -34,6 +34,13 @@ PAGE_CSP = (
 )
 # The subscribe page runs one script, served by this site (``/static/subscribe.js``); no inline one.
 SCRIPT_CSP = PAGE_CSP.replace("script-src 'none'", "script-src 'self'")
+# The console (``/console``) runs scripts served by this site (never inline ones), fetches its own
+# JSON, and frames this site's own previews of an edition.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+    "frame-ancestors 'none'"
+)
 # The edition archive is the email's HTML, whose styles are inline by necessity (mail clients
 # drop <link>); still no script.
 ARCHIVE_CSP = PAGE_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")

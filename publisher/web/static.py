@@ -1,5 +1,6 @@
 """``/static/site.css``: the one stylesheet of the site's pages; ``/static/subscribe.js``: the one
-script (the subscribe form's time zone), served the same way.
+script (the subscribe form's time zone), served the same way; ``/static/console/...``: the
+console's own stylesheet (and scripts), from ``templates/web/console/``.
 
 Pages link it as ``/static/site.css?v=<hash of its bytes>``, so a browser may keep it for a year:
 a changed stylesheet has a new URL. Without the right ``v`` it is served for five minutes, with
@@ -17,7 +18,9 @@ from publisher.web.pages import SCRIPT, STYLESHEET, asset
 YEAR = 365 * 24 * 3600
 
 
-TYPES = {STYLESHEET: "text/css; charset=utf-8", SCRIPT: "text/javascript; charset=utf-8"}
+CSS, JS = "text/css; charset=utf-8", "text/javascript; charset=utf-8"
+# Each served file, by its name under templates/web/ (which is also its path under /static/).
+TYPES = {STYLESHEET: CSS, SCRIPT: JS, "console/console.css": CSS}
 
 
 def versioned(request: Request, body: bytes, version: str, media_type: str) -> Response:
@@ -35,7 +38,7 @@ def versioned(request: Request, body: bytes, version: str, media_type: str) -> R
 
 
 async def site_file(request: Request) -> Response:
-    name = request.url.path.rsplit("/", 1)[1]
+    name = request.url.path.removeprefix("/static/")
     body, version = asset(request.app.state.publisher.settings.templates_dir, name)
     return versioned(request, body, version, TYPES[name])
 

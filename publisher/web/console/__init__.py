@@ -1,0 +1,18 @@
+"""The newsroom console at ``/console/``: server-rendered pages for editors, ops and admins.
+
+``build_router`` gathers each page module's ``router`` under ``/console``. Every route depends on
+``auth.require(permission)``: the session, the CSRF token of every POST, the role's permission.
+Pages render through ``pages.render`` with the layout ``templates/web/console/base.html``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def build_router() -> APIRouter:
+    from publisher.web.console import login
+
+    router = APIRouter(prefix="/console", include_in_schema=False)
+    router.include_router(login.router)
+    return router
