@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from publisher.accounts.links import PasswordLinks
     from publisher.accounts.login import Login
     from publisher.accounts.passwords import Passwords
+    from publisher.accounts.people import People
     from publisher.accounts.sessions import SessionStore
     from publisher.accounts.users import UserStore
     from publisher.delivery.control import EditionControl
@@ -124,6 +125,13 @@ class App:
         from publisher.accounts.links import PasswordLinks
 
         return PasswordLinks(self.db, self.users, self.now)
+
+    @cached_property
+    def people(self) -> People:
+        """What admins do to users (add, role, disable, enable, link), from the CLI and the console."""
+        from publisher.accounts.people import People
+
+        return People(self.users, self.user_lifecycle, self.password_links)
 
     @cached_property
     def login(self) -> Login:

@@ -75,8 +75,8 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 
 
 # One module per command group; each lists its commands in COMMANDS.
-COMMAND_MODULES = ("articles", "config", "delivery", "demo", "edition", "edition_control", "feeds", "inbound",
-                   "schedule", "scheduler", "serve", "subscribers", "worker")  # fmt: skip
+COMMAND_MODULES = ("articles", "audit", "config", "delivery", "demo", "edition", "edition_control", "feeds",
+                   "inbound", "schedule", "scheduler", "serve", "subscribers", "users", "worker")  # fmt: skip
 
 
 def _register() -> None:
