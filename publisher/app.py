@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from publisher.accounts.people import People
     from publisher.accounts.sessions import SessionStore
     from publisher.accounts.users import UserStore
+    from publisher.delivery.contents import EditionContents
     from publisher.delivery.control import EditionControl
     from publisher.delivery.editions import EditionStore
     from publisher.delivery.ledger import Ledger
@@ -216,6 +217,13 @@ class App:
         from publisher.delivery.editions import EditionStore
 
         return EditionStore(self.db, self.articles, self.lifecycle)
+
+    @cached_property
+    def edition_contents(self) -> EditionContents:
+        """Editors' changes to a draft edition (pin, exclude, reorder, subject): their one writer."""
+        from publisher.delivery.contents import EditionContents
+
+        return EditionContents(self.db, self.articles, self.edition_store)
 
     @cached_property
     def delivery(self) -> DeliveryService:

@@ -165,6 +165,11 @@ editions = sa.Table(
     sa.Column("finished_at", UTCDateTime, nullable=True),
     # Why the edition is halted (our own fault: a setting, a template, the DKIM key), for ops.
     sa.Column("error", sa.Text, nullable=True),
+    # What editors changed before it started sending (publisher/delivery/contents.py): their
+    # subject line (NULL: the template's), the stories they took out, and a count of their edits.
+    sa.Column("subject", sa.Text, nullable=True),
+    sa.Column("excluded_slugs", sa.JSON, nullable=True),
+    sa.Column("revision", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.Index("ix_editions_name_date", "name", "date", unique=True),  # one edition per name per day
 )
 

@@ -1,5 +1,6 @@
 """Editions as sent: the articles are frozen (by slug, in edition order) when an edition is created,
-so every worker, every retry and tomorrow's status page see the same edition."""
+so every worker, every retry and tomorrow's status page see the same edition. Until its first row
+is queued, editors may still change them (``contents.py``, the one writer of those columns)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ class EditionRecord:
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None = None  # why it is halted
+    subject: str | None = None  # the editor's subject line (contents.py); None: the template's
+    excluded_slugs: tuple[str, ...] = ()  # stories editors took out (contents.py)
+    revision: int = 0  # editors' edits so far: compiled copies are keyed by it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,7 +46,10 @@ class EditionRecord:
             "date": self.date.isoformat(),
             "status": str(self.status),
             "error": self.error,
+            "subject": self.subject,
             "articles": list(self.article_slugs),
+            "excluded": list(self.excluded_slugs),
+            "revision": self.revision,
             "created_at": iso_utc(self.created_at),
             "started_at": iso_utc(self.started_at),
             "finished_at": iso_utc(self.finished_at),
@@ -125,6 +132,7 @@ class EditionStore:
             articles=tuple(pool[: record.max_articles]),
             pool=tuple(pool),
             max_articles=record.max_articles,
+            subject=record.subject,
         )
 
 
@@ -143,4 +151,7 @@ def _record(row: Any) -> EditionRecord:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         error=row["error"],
+        subject=row["subject"],
+        excluded_slugs=tuple(row["excluded_slugs"] or ()),
+        revision=row["revision"] or 0,
     )

@@ -1,7 +1,8 @@
 """The delivery ledger, read: one row per (edition, subscriber), the only record of who got what.
 
 Its rows change state only through ``lifecycle.py`` (see ``states.py`` for the moves); this module
-reads them: the rows of a batch, counts per state, the commonest errors, the send window.
+reads them: the rows of a batch, counts per state, the commonest errors, the send window, a page
+of rows for the console.
 """
 
 from __future__ import annotations
@@ -29,6 +30,21 @@ class BatchRow:
     email: str
     name: str
     sections: frozenset[str] | None  # None: every section
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One reader's copy of an edition, as ops look at it."""
+
+    id: int
+    subscriber_id: int
+    email: str
+    timezone: str
+    status: str
+    attempts: int
+    due_at: datetime | None
+    sent_at: datetime | None
+    reply: str | None  # the SMTP server's last reply (or why the row was skipped)
 
 
 class Ledger:
@@ -102,6 +118,25 @@ class Ledger:
             return None, None
         found = [t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in found]
         return min(found), max(found)
+
+    def rows(
+        self, edition_id: int, *, state: DeliveryState | None = None, after: int = 0, limit: int = 50
+    ) -> list[LedgerRow]:
+        """A page of the edition's rows by reader id (keyset: ``after`` is the last reader id of the
+        previous page), along the (edition, subscriber) unique index; ``state`` filters."""
+        query = (
+            sa.select(d.c.id, d.c.subscriber_id, s.c.email, s.c.timezone, d.c.status, d.c.attempts,
+                      d.c.due_at, d.c.sent_at, d.c.last_error)
+            .join(s, s.c.id == d.c.subscriber_id)
+            .where(d.c.edition_id == edition_id, d.c.subscriber_id > after)
+            .order_by(d.c.subscriber_id)
+            .limit(limit)
+        )  # fmt: skip
+        if state is not None:
+            query = query.where(d.c.status == str(state))
+        with self.db.connect() as conn:
+            return [LedgerRow(r.id, r.subscriber_id, r.email, r.timezone, r.status, r.attempts, r.due_at,
+                              r.sent_at, r.last_error) for r in conn.execute(query)]  # fmt: skip
 
     def sent_since(self, edition_id: int, since: datetime) -> int:
         """Rows of the edition sent (claimed) since ``since``: the recent rate, read along

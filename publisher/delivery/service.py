@@ -92,7 +92,7 @@ class DeliveryService:
         self.signing_key = signing_key
         self.signer = signer
         self.rate_limiter = rate_limiter
-        self._compiled: OrderedDict[int, CompiledEditions] = OrderedDict()
+        self._compiled: OrderedDict[tuple[int, int], CompiledEditions] = OrderedDict()
 
     def create_edition(self, name: str, day: date) -> int:
         """The id of edition ``name`` of ``day``, its articles frozen now unless it exists already."""
@@ -183,11 +183,14 @@ class DeliveryService:
         return EditionStatus(record, counts, rate, self.ledger.errors(edition_id))
 
     def compiled(self, edition_id: int) -> CompiledEditions:
-        """Each worker compiles an edition once per section selection and keeps the last few."""
-        found = self._compiled.get(edition_id)
+        """Each worker compiles an edition once per section selection and keeps the last few, keyed
+        by the edition's revision: an editor's change (``contents.py``) is never served stale."""
+        record = self._record(edition_id)
+        key = (edition_id, record.revision)
+        found = self._compiled.get(key)
         if found is None:
-            edition = self.editions.load(self._record(edition_id))
-            found = self._compiled[edition_id] = CompiledEditions(edition, self.settings)
+            edition = self.editions.load(record)
+            found = self._compiled[key] = CompiledEditions(edition, self.settings)
             while len(self._compiled) > 4:
                 self._compiled.popitem(last=False)
         return found

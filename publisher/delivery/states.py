@@ -75,6 +75,7 @@ class Verb(StrEnum):
     CANCEL = "cancel"
     RESCHEDULE = "reschedule"
     TEST_SEND = "test-send"
+    EDIT = "edit"  # editors: pin, exclude, reorder, subject (contents.py), before any row is queued
     HALT = "halt"  # publisher's own, on its own fault
     FINISH = "finish"  # publisher's own, when no row is left open
 
@@ -88,6 +89,8 @@ EDITION_MOVES: dict[Verb, Move] = {
     Verb.CANCEL: Move(frozenset({E.DRAFT, E.SENDING, E.PAUSED, E.HALTED}), E.CANCELLED),
     Verb.RESCHEDULE: Move(frozenset({E.DRAFT, E.SENDING, E.PAUSED, E.HALTED}), None),
     Verb.TEST_SEND: Move(frozenset(E) - {E.EMPTY}, None),
+    # Its contents, not its state: only a draft none of whose rows has been queued yet.
+    Verb.EDIT: Move(frozenset({E.DRAFT}), None),
     Verb.HALT: Move(frozenset({E.DRAFT, E.SENDING, E.PAUSED}), E.HALTED),
     Verb.FINISH: Move(frozenset({E.SENDING}), E.SENT),
 }
@@ -146,7 +149,9 @@ def allows(verb: Verb, state: str) -> bool:
 def refusal(verb: Verb, edition_id: int, state: str, error: str | None = None) -> EditionStateError:
     """The error for a verb that does not apply: the edition, its state and what to do instead."""
     cmd = "publisher edition"
-    if state == E.PAUSED:
+    if verb == Verb.EDIT and state in (E.DRAFT, E.SENDING):
+        text = f"edition {edition_id} has started sending: its contents are frozen"
+    elif state == E.PAUSED:
         hint = f"`{cmd} resume {edition_id}` first" if verb != Verb.RESUME else "nothing to do"
         text = f"edition {edition_id} is paused: {hint}"
     elif state == E.HALTED:

@@ -75,7 +75,7 @@ def compile_edition(
     return CompiledEdition(
         edition=view,
         sections=sections,
-        subject=render_subject(env, context),
+        subject=view.subject or render_subject(env, context),
         html=Filler.split(html, placeholders),
         text=Filler.split(render_text(env, context), placeholders),
     )
@@ -131,6 +131,8 @@ def edition_subject(
     edition: Edition, settings: Settings, templates: jinja2.Environment | None = None
 ) -> str:
     """The subject line the edition went out with, for the editions feed and list."""
+    if edition.subject:
+        return edition.subject
     env = templates or email_templates(settings.templates_dir)
     return render_subject(env, _context(edition, settings, Placeholders.fresh(), personal=False))
 

@@ -83,6 +83,7 @@ class Edition:
     articles: tuple[Article, ...]
     pool: tuple[Article, ...] = field(default=(), repr=False)
     max_articles: int = 12
+    subject: str | None = None  # an editor's subject line; None: the template's
 
     @property
     def lead(self) -> Article | None:
@@ -94,7 +95,9 @@ class Edition:
             return self
         wanted = normalise_sections(sections)
         chosen = tuple(a for a in self.pool if a.section_slug in wanted)[: self.max_articles]
-        return Edition(self.name, self.title, self.date, self.cutoff, chosen, (), self.max_articles)
+        return Edition(
+            self.name, self.title, self.date, self.cutoff, chosen, (), self.max_articles, self.subject
+        )
 
 
 def normalise_sections(sections: Iterable[str]) -> frozenset[str]:
