@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from publisher.accounts.digest import digest, new_token
+from publisher.accounts.principal import Principal
 from publisher.accounts.states import UserStatus
 from publisher.accounts.users import User, UserStore
 from publisher.db import Database
@@ -90,6 +91,11 @@ class ApiTokens:
             with self.db.begin() as conn:
                 conn.execute(t.update().where(t.c.id == row.id).values(last_used_at=now))
         return self.users.get(row.user_id)
+
+    def principal(self, token: str) -> Principal | None:
+        """Who a live token acts as: its user, with their role as it is now."""
+        user = self.resolve(token)
+        return None if user is None else Principal(user.id, user.email, user.role, "token")
 
     def get(self, token_id: int) -> ApiToken | None:
         with self.db.connect() as conn:

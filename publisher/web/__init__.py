@@ -57,6 +57,6 @@ def create_app(app: App | None = None) -> FastAPI:
     errors.install(web)
     # The last added runs first: headers on every answer, then the token, then the body limit.
     web.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    web.add_middleware(ApiAuth, token=settings.api_token)
+    web.add_middleware(ApiAuth, token=settings.api_token, resolve=publisher_app.api_tokens.principal)
     web.add_middleware(SecurityHeaders)
     return web

@@ -2,10 +2,11 @@
 
 ``BodyLimit`` refuses bodies over ``PUBLISHER_MAX_BODY_BYTES`` while they stream in (a declared
 Content-Length at once, a chunked body when it crosses the limit), so no route ever buffers more
-than the limit. ``ApiAuth`` checks the ops API's bearer token before a byte of the body is read:
-FastAPI reads and validates a body before it runs the route's dependencies, so a dependency alone
-would let anyone make the server parse JSON. ``SecurityHeaders`` adds the headers every response
-needs (pages hold reader tokens in their URLs: no referrer, no framing, no sniffing).
+than the limit. ``ApiAuth`` checks the ops API's bearer token, and the permission the route needs
+of its role, before a byte of the body is read: FastAPI reads and validates a body before it runs
+the route's dependencies, so a dependency alone would let anyone make the server parse JSON.
+``SecurityHeaders`` adds the headers every response needs (pages hold reader tokens in their URLs:
+no referrer, no framing, no sniffing).
 
 Written against raw ASGI rather than ``BaseHTTPMiddleware``: that one buffers and re-wraps the
 body stream, which is what the limit must prevent.
@@ -18,7 +19,14 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from publisher.accounts.api_tokens import PREFIX as TOKEN_PREFIX
+from publisher.accounts.principal import BOOTSTRAP, Principal
+from publisher.accounts.roles import Permission
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -130,31 +138,74 @@ class BodyLimit:
             await _json(send, 413, {"detail": exc.detail}, [(b"connection", b"close")])
 
 
-class ApiAuth:
-    """``Authorization: Bearer TOKEN`` on every path under ``/api``; with no token configured the
-    API refuses everything, so a forgotten setting never leaves it open."""
+# A changing API route says what it needs with ``openapi_extra=needs(Permission.X)`` (it shows in
+# the OpenAPI document as ``x-permission``); reads need VIEW, a changing route that says nothing ADMIN.
+PERMISSION_KEY = "x-permission"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    def __init__(self, app: ASGIApp, token: str, prefix: str = "/api") -> None:
+
+def needs(permission: Permission) -> dict[str, str]:
+    return {PERMISSION_KEY: str(permission)}
+
+
+def route_permission(scope: Scope) -> Permission:
+    """The permission the request's route needs: VIEW to read, else what the route declares."""
+    if scope.get("method", "GET") in SAFE_METHODS:
+        return Permission.VIEW
+    app = scope.get("app")
+    for route in getattr(getattr(app, "router", None), "routes", ()):
+        if not isinstance(route, APIRoute):
+            continue
+        match, _child = route.matches(scope)
+        if match == Match.FULL:
+            return Permission((route.openapi_extra or {}).get(PERMISSION_KEY, Permission.ADMIN))
+    return Permission.VIEW  # no route: the router answers 404 or 405
+
+
+class ApiAuth:
+    """``Authorization: Bearer TOKEN`` on every path under ``/api``: PUBLISHER_API_TOKEN (the
+    bootstrap token, an admin) or a user's personal token (``pub_...``, their role). With neither
+    the API refuses everything, so a forgotten setting never leaves it open. Then the role must
+    allow what the route needs (403 naming both). The principal is left in the request's state."""
+
+    def __init__(self, app: ASGIApp, token: str, resolve: Callable[[str], Principal | None],
+                 prefix: str = "/api") -> None:  # fmt: skip
         self.app = app
         self.expected = f"Bearer {token}".encode() if token else b""
+        self.resolve = resolve
         self.prefix = prefix
 
     def _guarded(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
 
+    async def _principal(self, given: bytes) -> Principal | None:
+        # compare_digest takes time independent of where the bytes differ.
+        if self.expected and hmac.compare_digest(given, self.expected):
+            return BOOTSTRAP
+        scheme, _, token = given.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX):
+            return None
+        return await run_in_threadpool(self.resolve, token.strip())
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._guarded(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        given = _header(scope, b"authorization") or b""
-        # compare_digest takes time independent of where the bytes differ.
-        if not self.expected or not hmac.compare_digest(given, self.expected):
+        principal = await self._principal(_header(scope, b"authorization") or b"")
+        if principal is None:
             await _json(
                 send, 401,
-                {"detail": "missing or wrong bearer token (Authorization: Bearer $PUBLISHER_API_TOKEN)"},
+                {"detail": "missing or wrong bearer token (Authorization: Bearer $PUBLISHER_API_TOKEN, "
+                           "or a personal token made in the console)"},
                 [(b"www-authenticate", b"Bearer")],
             )  # fmt: skip
             return
+        permission = route_permission(scope)
+        if not principal.may(permission):
+            detail = f"role {principal.role} does not have the {permission} permission this needs"
+            await _json(send, 403, {"detail": detail}, [])
+            return
+        scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
 

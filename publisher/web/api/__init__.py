@@ -1,36 +1,53 @@
-"""The ops HTTP JSON API under ``/api``: bearer-token auth, 422s that name each bad field.
+"""The ops HTTP JSON API under ``/api``: bearer-token auth, roles, 422s that name each bad field.
 
-Every route requires ``Authorization: Bearer $PUBLISHER_API_TOKEN``; with no token configured the
-API refuses everything (401), so a forgotten setting never leaves it open. The check that counts is
-``publisher.web.guard.ApiAuth``, before any body is read; ``require_token`` repeats it as the
-routes' dependency so that the OpenAPI document shows the bearer scheme.
+Every route requires ``Authorization: Bearer TOKEN``: ``$PUBLISHER_API_TOKEN`` (the bootstrap
+token, an admin) or a user's personal token (made in the console, acting with the user's role);
+with neither the API refuses everything (401), so a forgotten setting never leaves it open. A
+viewer may only read; each changing route declares the permission it needs (``needs(...)`` in its
+``openapi_extra``: edition verbs, schedules and subscribers OPERATE; articles and test-sends
+EDIT). The checks that count are ``publisher.web.guard.ApiAuth``'s, before any body is read;
+``require_token`` stands for them as the routes' dependency, so that the OpenAPI document shows the
+bearer scheme. Every change is recorded in the audit log (``audit``): who, what, on what, from where.
 """
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from publisher.accounts.principal import Principal
+from publisher.accounts.roles import Permission
 from publisher.app import App
 from publisher.limits import MAX_ID
+from publisher.web.console.auth import source_of
+from publisher.web.guard import needs
 
-_bearer = HTTPBearer(auto_error=False, description="PUBLISHER_API_TOKEN")
+_bearer = HTTPBearer(auto_error=False, description="PUBLISHER_API_TOKEN, or a personal token (pub_...)")
+# openapi_extra of a changing route: the permission its caller's role needs.
+OPERATE = needs(Permission.OPERATE)
+EDIT = needs(Permission.EDIT)
+
+
+def principal_of(request: Request) -> Principal:
+    """Who is calling, as ``ApiAuth`` found them (401 if it did not run: never reached in practice)."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+    return principal
 
 
 def require_token(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
-    expected = request.app.state.publisher.settings.api_token
-    given = credentials.credentials if credentials else ""
-    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(
-            status_code=401,
-            detail="missing or wrong bearer token (Authorization: Bearer $PUBLISHER_API_TOKEN)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    principal_of(request)
+
+
+def audit(request: Request, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+    """Record a change made through the API by its caller."""
+    app = request.app.state.publisher
+    app.audit.record(principal_of(request).email, action, target, source=source_of(request), detail=detail)
 
 
 def publisher_app(request: Request) -> App:

@@ -17,7 +17,7 @@ from publisher.article_store import Outcome
 from publisher.errors import IngestError
 from publisher.ingest.files import MAX_FILE_BYTES
 from publisher.ingest.jsonfile import load_json
-from publisher.web.api import PublisherApp, field_error
+from publisher.web.api import EDIT, PublisherApp, audit, field_error
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 
@@ -54,7 +54,7 @@ def _article(raw: bytes) -> Article:
     return article_from_mapping(data)
 
 
-@router.post("", status_code=201, openapi_extra={"requestBody": _ARTICLE_BODY})
+@router.post("", status_code=201, openapi_extra={"requestBody": _ARTICLE_BODY, **EDIT})
 async def publish_article(request: Request, response: Response, app: PublisherApp) -> dict[str, Any]:
     """Create or update one article from its JSON fields (``id`` identifies it; without one, the
     slug): 201 created; 200 updated, unchanged, or ``retracted`` (stored, still retracted)."""
@@ -63,23 +63,28 @@ async def publish_article(request: Request, response: Response, app: PublisherAp
     except IngestError as exc:
         raise field_error(exc.field or "body", exc.reason) from None
     [saved] = await run_in_threadpool(app.publish, [article])
+    await run_in_threadpool(
+        audit, request, "article.publish", saved.article.slug, {"outcome": saved.outcome.value}
+    )
     if saved.outcome is not Outcome.CREATED:
         response.status_code = 200
     return {"status": saved.outcome.value, "article": saved.article.to_json()}
 
 
-@router.delete("/{slug}")
-def retract_article(slug: str, app: PublisherApp) -> dict[str, Any]:
+@router.delete("/{slug}", openapi_extra=EDIT)
+def retract_article(slug: str, app: PublisherApp, request: Request) -> dict[str, Any]:
     article = app.retract(slug)
     if article is None:
         raise HTTPException(404, f"no article with slug {slug!r}")
+    audit(request, "article.retract", article.slug)
     return {"status": "retracted", "article": article.to_json()}
 
 
-@router.post("/{slug}/restore")
-def restore_article(slug: str, app: PublisherApp) -> dict[str, Any]:
+@router.post("/{slug}/restore", openapi_extra=EDIT)
+def restore_article(slug: str, app: PublisherApp, request: Request) -> dict[str, Any]:
     """Publish a retracted article again (re-ingesting it does not)."""
     article = app.restore(slug)
     if article is None:
         raise HTTPException(404, f"no article with slug {slug!r}")
+    audit(request, "article.restore", article.slug)
     return {"status": "restored", "article": article.to_json()}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +21,7 @@ from publisher.errors import (
 )
 from publisher.limits import check_date
 from publisher.schedule.clock import ClockError, parse_hhmm, zone
-from publisher.web.api import EditionId, PublisherApp, field_error
+from publisher.web.api import EDIT, OPERATE, EditionId, PublisherApp, audit, field_error
 
 # A week either way: past that a reschedule is a new edition, not a delay.
 MAX_DELAY_MINUTES = 7 * 24 * 60
@@ -57,8 +57,8 @@ def list_editions(app: PublisherApp, days: int = 2) -> dict[str, Any]:
     return app.editions.listing(days_ahead=max(0, min(days, 14)))
 
 
-@router.post("", status_code=201)
-def send_now(body: SendNow, app: PublisherApp) -> dict[str, Any]:
+@router.post("", status_code=201, openapi_extra=OPERATE)
+def send_now(body: SendNow, app: PublisherApp, request: Request) -> dict[str, Any]:
     """Create (or take up) the edition of that name and day and send it now to every active subscriber."""
     if body.name not in parse_edition_names(app.settings.edition_names):
         raise field_error("name", f"unknown edition {body.name!r} (PUBLISHER_EDITION_NAMES)")
@@ -71,6 +71,8 @@ def send_now(body: SendNow, app: PublisherApp) -> dict[str, Any]:
         # The name is known and the date in range: what is left is that day's edition (no articles).
         raise field_error("date", str(exc)) from None
     queued = app.delivery.start(edition_id)
+    audit(request, "edition.send", f"edition {edition_id}",
+          {"name": body.name, "date": body.date.isoformat(), "queued": queued})  # fmt: skip
     return {"edition_id": edition_id, "queued": queued}
 
 
@@ -91,33 +93,43 @@ def preview(
     return HTMLResponse(compiled.html.fill(html_values(reader)))
 
 
-@router.post("/{edition_id}/test-send")
-def test_send(edition_id: EditionId, body: TestSend, app: PublisherApp) -> dict[str, Any]:
+@router.post("/{edition_id}/test-send", openapi_extra=EDIT)
+def test_send(edition_id: EditionId, body: TestSend, app: PublisherApp, request: Request) -> dict[str, Any]:
     try:
-        return {"sent": app.editions.test_send(edition_id, body.addresses)}
+        sent = app.editions.test_send(edition_id, body.addresses)
     except (NotFoundError, ConflictError):
         raise
     except PublisherError as exc:
         raise field_error("addresses", str(exc)) from None
+    audit(request, "edition.test-send", f"edition {edition_id}", {"addresses": body.addresses})
+    return {"sent": sent}
 
 
-@router.post("/{edition_id}/pause")
-def pause(edition_id: EditionId, app: PublisherApp) -> dict[str, Any]:
-    return app.editions.pause(edition_id).to_json()
+@router.post("/{edition_id}/pause", openapi_extra=OPERATE)
+def pause(edition_id: EditionId, app: PublisherApp, request: Request) -> dict[str, Any]:
+    changed = app.editions.pause(edition_id).to_json()
+    audit(request, "edition.pause", f"edition {edition_id}", changed)
+    return changed
 
 
-@router.post("/{edition_id}/resume")
-def resume(edition_id: EditionId, app: PublisherApp) -> dict[str, Any]:
-    return app.editions.resume(edition_id).to_json()
+@router.post("/{edition_id}/resume", openapi_extra=OPERATE)
+def resume(edition_id: EditionId, app: PublisherApp, request: Request) -> dict[str, Any]:
+    changed = app.editions.resume(edition_id).to_json()
+    audit(request, "edition.resume", f"edition {edition_id}", changed)
+    return changed
 
 
-@router.post("/{edition_id}/cancel")
-def cancel(edition_id: EditionId, app: PublisherApp) -> dict[str, Any]:
-    return app.editions.cancel(edition_id).to_json()
+@router.post("/{edition_id}/cancel", openapi_extra=OPERATE)
+def cancel(edition_id: EditionId, app: PublisherApp, request: Request) -> dict[str, Any]:
+    changed = app.editions.cancel(edition_id).to_json()
+    audit(request, "edition.cancel", f"edition {edition_id}", changed)
+    return changed
 
 
-@router.post("/{edition_id}/reschedule")
-def reschedule(edition_id: EditionId, body: Reschedule, app: PublisherApp) -> dict[str, Any]:
+@router.post("/{edition_id}/reschedule", openapi_extra=OPERATE)
+def reschedule(
+    edition_id: EditionId, body: Reschedule, app: PublisherApp, request: Request
+) -> dict[str, Any]:
     given = [k for k in ("to", "delay_minutes", "at") if getattr(body, k) is not None]
     if len(given) != 1:
         raise field_error("to", "give exactly one of 'to', 'delay_minutes', 'at'")
@@ -137,6 +149,9 @@ def reschedule(edition_id: EditionId, body: Reschedule, app: PublisherApp) -> di
     delay = timedelta(minutes=body.delay_minutes) if body.delay_minutes is not None else None
     # An unknown edition (NotFoundError) or a verb its state refuses (ConflictError) is answered by
     # the error handlers, as in every route here.
-    return app.editions.reschedule(
+    changed = app.editions.reschedule(
         edition_id, to=body.to, delay=delay, at=at, timezone=body.timezone
     ).to_json()
+    audit(request, "edition.reschedule", f"edition {edition_id}",
+          {**body.model_dump(mode="json", exclude_none=True), **changed})  # fmt: skip
+    return changed

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from publisher.app import App
 from publisher.edition.selection import parse_edition_names
 from publisher.schedule.model import SUBSCRIBER, InvalidScheduleError, Schedule, build_schedule
-from publisher.web.api import PublisherApp
+from publisher.web.api import OPERATE, PublisherApp, audit
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
@@ -71,10 +71,12 @@ def list_schedules(app: PublisherApp) -> list[dict[str, Any]]:
     return [s.to_json() for s in app.schedules.list()]
 
 
-@router.post("", status_code=201)
-def create_schedule(body: ScheduleIn, app: PublisherApp) -> dict[str, Any]:
+@router.post("", status_code=201, openapi_extra=OPERATE)
+def create_schedule(body: ScheduleIn, app: PublisherApp, request: Request) -> dict[str, Any]:
     """An existing name is a 409 (ScheduleExistsError, a ConflictError, answered by its type)."""
-    return app.schedules.add(_validated(app, body.model_dump(exclude_unset=True))).to_json()
+    added = app.schedules.add(_validated(app, body.model_dump(exclude_unset=True))).to_json()
+    audit(request, "schedule.add", body.name, added)
+    return added
 
 
 @router.get("/{name}")
@@ -82,14 +84,18 @@ def get_schedule(name: str, app: PublisherApp) -> dict[str, Any]:
     return _get(app, name).to_json()
 
 
-@router.patch("/{name}")
-def change_schedule(name: str, body: ScheduleChange, app: PublisherApp) -> dict[str, Any]:
+@router.patch("/{name}", openapi_extra=OPERATE)
+def change_schedule(name: str, body: ScheduleChange, app: PublisherApp, request: Request) -> dict[str, Any]:
     schedule = _get(app, name)
-    return app.schedules.save(_validated(app, body.model_dump(exclude_unset=True), schedule)).to_json()
+    changes = body.model_dump(exclude_unset=True)
+    saved = app.schedules.save(_validated(app, changes, schedule)).to_json()
+    audit(request, "schedule.change", name, {"changes": changes})
+    return saved
 
 
-@router.delete("/{name}", status_code=204)
-def delete_schedule(name: str, app: PublisherApp) -> Response:
+@router.delete("/{name}", status_code=204, openapi_extra=OPERATE)
+def delete_schedule(name: str, app: PublisherApp, request: Request) -> Response:
     if not app.schedules.remove(name):
         raise HTTPException(404, f"no schedule named {name!r}")
+    audit(request, "schedule.remove", name)
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -18,7 +18,7 @@ from publisher.subscribers.lifecycle import SignupOutcome
 from publisher.subscribers.model import InvalidSubscriberError, Status, validate, validate_hour
 from publisher.subscribers.signup import SignupRequest
 from publisher.subscribers.states import Source
-from publisher.web.api import PublisherApp, field_error
+from publisher.web.api import OPERATE, PublisherApp, audit, field_error
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"])
 PAGE = 100
@@ -55,8 +55,10 @@ def list_subscribers(
     }
 
 
-@router.post("", status_code=201)
-async def add_subscriber(body: NewReader, response: Response, app: PublisherApp) -> dict[str, Any]:
+@router.post("", status_code=201, openapi_extra=OPERATE)
+async def add_subscriber(
+    body: NewReader, response: Response, app: PublisherApp, request: Request
+) -> dict[str, Any]:
     """Add a reader: pending with a confirmation email (202), or active at once with
     ``"confirmed": true`` and a ``"reason"`` (201; 200 when they were there already)."""
     try:
@@ -66,7 +68,10 @@ async def add_subscriber(body: NewReader, response: Response, app: PublisherApp)
         raise field_error(exc.field or "email", str(exc)) from None
     if body.confirmed and not body.reason.strip():
         raise field_error("reason", "confirmed: true needs the reason ops vouch for the consent")
-    return await run_in_threadpool(_add, app, reader, hour, body, response)
+    added = await run_in_threadpool(_add, app, reader, hour, body, response)
+    detail = {"status": added["status"], "confirmed": body.confirmed, "reason": body.reason.strip()}
+    await run_in_threadpool(audit, request, "subscriber.add", reader.email, detail)
+    return added
 
 
 def _add(app: Any, reader: Any, hour: str | None, body: NewReader, response: Response) -> dict[str, Any]:
@@ -101,9 +106,9 @@ def show_subscriber(email: Email, app: PublisherApp) -> dict[str, Any]:
     return {**found.to_json(), "events": app.subscribers.events(found.id)}
 
 
-@router.delete("/{email}")
-def forget_subscriber(email: Email, app: PublisherApp) -> dict[str, Any]:
+@router.delete("/{email}", openapi_extra=OPERATE)
+def forget_subscriber(email: Email, app: PublisherApp, request: Request) -> dict[str, Any]:
     """Erase the reader (= ``subscribers forget``): only a keyed hash of the address stays."""
     app.subscriber_lifecycle.forget(email, source=Source.API)
+    audit(request, "subscriber.forget", email)
     return {"status": "erased", "email": email}
-
