@@ -9,6 +9,7 @@ import click
 from publisher.app import App
 from publisher.article import iso_utc, parse_iso
 from publisher.cli import pass_app, print_json
+from publisher.cli.audit import record
 from publisher.errors import IngestError
 
 
@@ -99,6 +100,7 @@ def articles_retract(app: App, slug: str) -> None:
     article = app.retract(slug)
     if article is None:
         raise click.ClickException(f"no article with slug {slug!r}")
+    record(app, "article.retract", article.slug)
     click.echo(f"retracted  {slug}  at {iso_utc(article.retracted_at)}")
 
 
@@ -110,6 +112,7 @@ def articles_restore(app: App, slug: str) -> None:
     article = app.restore(slug)
     if article is None:
         raise click.ClickException(f"no article with slug {slug!r}")
+    record(app, "article.restore", article.slug)
     click.echo(f"restored   {slug}")
 
 

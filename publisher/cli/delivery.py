@@ -9,6 +9,7 @@ import click
 
 from publisher.app import App
 from publisher.cli import parse_date, pass_app, print_json
+from publisher.cli.audit import record
 from publisher.delivery.states import LIVE, DeliveryState
 from publisher.limits import MAX_ID
 
@@ -39,6 +40,7 @@ def edition_send(app: App, name: str, day: date | None, wait: bool) -> None:
     edition_id = app.delivery.create_edition(name, day)
     click.echo(edition_id)
     queued = app.delivery.start(edition_id)
+    record(app, "edition.send", f"edition {edition_id}", {"name": name, "date": str(day), "queued": queued})
     click.echo(f"{queued} messages queued", err=True)
     if wait:
         _wait(app, edition_id)

@@ -9,6 +9,7 @@ import click
 from publisher.app import App
 from publisher.article import parse_iso
 from publisher.cli import pass_app, print_json
+from publisher.cli.audit import record
 from publisher.cli.edition import edition_group
 from publisher.delivery.control import Changed
 from publisher.errors import InvalidInputError
@@ -43,7 +44,8 @@ def edition_list(app: App, days: int, as_json: bool) -> None:
         click.echo(f"warning: {w['warning']}")
 
 
-def _report(changed: Changed) -> None:
+def _report(app: App, verb: str, changed: Changed) -> None:
+    record(app, f"edition.{verb}", f"edition {changed.edition_id}", changed.to_json())
     click.echo(f"edition {changed.edition_id}: {changed.status} ({changed.rows} deliveries moved)")
 
 
@@ -52,7 +54,7 @@ def _report(changed: Changed) -> None:
 @pass_app
 def edition_pause(app: App, edition_id: int) -> None:
     """Stop sending within seconds; nothing is lost (queued rows wait as pending)."""
-    _report(app.editions.pause(edition_id))
+    _report(app, "pause", app.editions.pause(edition_id))
 
 
 @edition_group.command("resume")
@@ -60,7 +62,7 @@ def edition_pause(app: App, edition_id: int) -> None:
 @pass_app
 def edition_resume(app: App, edition_id: int) -> None:
     """Carry on a paused edition; nothing is sent twice."""
-    _report(app.editions.resume(edition_id))
+    _report(app, "resume", app.editions.resume(edition_id))
 
 
 @edition_group.command("cancel")
@@ -68,7 +70,7 @@ def edition_resume(app: App, edition_id: int) -> None:
 @pass_app
 def edition_cancel(app: App, edition_id: int) -> None:
     """Skip every delivery not yet sent."""
-    _report(app.editions.cancel(edition_id))
+    _report(app, "cancel", app.editions.cancel(edition_id))
 
 
 @edition_group.command("reschedule")
@@ -94,6 +96,8 @@ def edition_reschedule(
         edition_id, to=when, delay=timedelta(minutes=delay) if delay is not None else None, at=local,
         timezone=timezone,
     )  # fmt: skip
+    asked = {"to": to, "delay_minutes": delay, "at": at, "timezone": timezone}
+    record(app, "edition.reschedule", f"edition {edition_id}", {**asked, **changed.to_json()})
     click.echo(f"edition {changed.edition_id}: {changed.rows} deliveries rescheduled")
 
 
@@ -111,7 +115,9 @@ def _checked(option: str, parse):  # type: ignore[no-untyped-def]
 @pass_app
 def edition_test_send(app: App, edition_id: int, addresses: tuple[str, ...]) -> None:
     """Send the edition now to these addresses, outside the ledger."""
-    for address in app.editions.test_send(edition_id, list(addresses)):
+    sent = app.editions.test_send(edition_id, list(addresses))
+    record(app, "edition.test-send", f"edition {edition_id}", {"addresses": list(sent)})
+    for address in sent:
         click.echo(f"sent  {address}")
 
 

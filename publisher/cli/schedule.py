@@ -8,6 +8,7 @@ import click
 
 from publisher.app import App
 from publisher.cli import parse_date, pass_app, print_json
+from publisher.cli.audit import record
 from publisher.edition.selection import parse_edition_names
 from publisher.errors import ScheduleError
 from publisher.schedule.clock import zone
@@ -66,7 +67,8 @@ def schedule_add(
         values = {"name": name, "every_minutes": every_minutes}
     edition_names = parse_edition_names(app.settings.edition_names)
     schedule = _run(build_schedule, values, edition_names=edition_names)
-    _run(app.schedules.add, schedule)
+    added = _run(app.schedules.add, schedule)
+    record(app, "schedule.add", name, added.to_json())
     click.echo(f"added  {_describe(schedule)}")
 
 
@@ -104,6 +106,7 @@ def schedule_pause(app: App, name: str) -> None:
     """Stop a schedule from firing (running sends are paused with `edition pause`)."""
     _get(app, name)
     app.schedules.set_paused(name, True)
+    record(app, "schedule.pause", name)
     click.echo(f"paused  {name}")
 
 
@@ -113,6 +116,7 @@ def schedule_pause(app: App, name: str) -> None:
 def schedule_resume(app: App, name: str) -> None:
     _get(app, name)
     app.schedules.set_paused(name, False)
+    record(app, "schedule.resume", name)
     click.echo(f"resumed  {name}")
 
 
@@ -122,6 +126,7 @@ def schedule_resume(app: App, name: str) -> None:
 def schedule_remove(app: App, name: str) -> None:
     if not app.schedules.remove(name):
         raise click.ClickException(f"no schedule named {name!r}")
+    record(app, "schedule.remove", name)
     click.echo(f"removed  {name}")
 
 

@@ -10,6 +10,7 @@ import click
 
 from publisher.app import App
 from publisher.cli import pass_app, print_json
+from publisher.cli.audit import record
 from publisher.errors import ConflictError, NotFoundError
 from publisher.subscribers.importer import read_csv_file, write_csv
 from publisher.subscribers.model import InvalidSubscriberError, Status, Subscriber, validate
@@ -45,6 +46,10 @@ def subscribers_import(app: App, file: Path) -> None:
     seconds = time.perf_counter() - started
     counts = (f"{outcome.added} added, {outcome.updated} updated, {len(outcome.kept)} kept, "
               f"{len(outcome.suppressed)} suppressed, {len(result.rejected)} rejected")  # fmt: skip
+    record(app, "subscriber.import", str(file), {
+        "added": outcome.added, "updated": outcome.updated, "kept": len(outcome.kept),
+        "suppressed": len(outcome.suppressed), "rejected": len(result.rejected),
+    })  # fmt: skip
     click.echo(f"{counts} ({seconds:.2f} s)")
 
 
@@ -66,6 +71,7 @@ def subscribers_add(app: App, email: str, name: str, timezone: str, sections: st
         raise ConflictError(f"{item.email} is suppressed: it is never added again (`subscribers unsuppress` "
                             "lets them sign up again themselves)")  # fmt: skip
     state = "added" if outcome.added else "kept" if outcome.kept else "updated"
+    record(app, "subscriber.add", item.email, {"outcome": state})
     click.echo(f"{state}  {item.email}")
 
 
@@ -103,6 +109,7 @@ def subscribers_remove(app: App, email: str) -> None:
     """Unsubscribe a reader on their behalf: record and history stay (`forget` erases them)."""
     if not app.subscribers.remove(email):
         raise NotFoundError(f"no subscriber {email.strip()!r}")
+    record(app, "subscriber.remove", email.strip())
     click.echo(f"removed  {email.strip()}")
 
 
@@ -147,6 +154,7 @@ def subscribers_export_data(app: App, email: str) -> None:
 def subscribers_forget(app: App, email: str) -> None:
     """Erase a reader; only a keyed hash of the address stays, so no import mails them again."""
     app.subscriber_lifecycle.forget(email)
+    record(app, "subscriber.forget", email.strip())
     click.echo(f"erased  {email.strip()}")
 
 
@@ -161,6 +169,7 @@ def subscribers_suppress(app: App, email: str, reason: str) -> None:
     except InvalidSubscriberError as exc:
         raise click.BadParameter(str(exc)) from None
     app.subscriber_lifecycle.suppress(address, reason)
+    record(app, "subscriber.suppress", address, {"reason": reason})
     click.echo(f"suppressed  {address}")
 
 
@@ -171,6 +180,7 @@ def subscribers_unsuppress(app: App, email: str) -> None:
     """Take an address off the suppression list: it may sign up (and confirm) again."""
     if not app.subscriber_lifecycle.unsuppress(email):
         raise NotFoundError(f"{email.strip()!r} is not suppressed")
+    record(app, "subscriber.unsuppress", email.strip())
     click.echo(f"unsuppressed  {email.strip()}")
 
 
