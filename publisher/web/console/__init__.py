@@ -11,8 +11,13 @@ from fastapi import APIRouter
 
 
 def build_router() -> APIRouter:
-    from publisher.web.console import login
+    from publisher.web.console import articles, editions, login, subscribers
 
     router = APIRouter(prefix="/console", include_in_schema=False)
     router.include_router(login.router)
+    router.include_router(editions.router)  # before the verbs' /editions/{id}/{verb}
+    router.include_router(today.router)
+    router.include_router(verbs.router)
+    router.include_router(subscribers.router)
+    router.include_router(articles.router)
     return router
