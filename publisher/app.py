@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from publisher.delivery.contents import EditionContents
     from publisher.delivery.control import EditionControl
     from publisher.delivery.editions import EditionStore
+    from publisher.delivery.impact import ImpactReader
     from publisher.delivery.ledger import Ledger
     from publisher.delivery.lifecycle import Lifecycle
     from publisher.delivery.ratelimit import RateLimiter
@@ -277,6 +278,13 @@ class App:
             self.settings, self.db, lifecycle=self.lifecycle, delivery=self.delivery,
             schedules=self.schedules, open_mailer=self.open_mailer, reputation=self.reputation,
         )  # fmt: skip
+
+    @cached_property
+    def impact(self) -> ImpactReader:
+        """How many readers an ops verb would affect: the console's confirmation step."""
+        from publisher.delivery.impact import ImpactReader
+
+        return ImpactReader(self.db)
 
     @cached_property
     def today(self) -> TodayReader:

@@ -73,6 +73,13 @@ def _edition_in(states: Iterable[str]) -> Any:
     return d.c.edition_id.in_(sa.select(e.c.id).where(e.c.status.in_(sorted(states))))
 
 
+def following(section_keys: Iterable[str]) -> Any:
+    """The subscriber follows one of ``section_keys`` (slugs), or every section: who an edition's
+    fill reaches (``Lifecycle.fill``), and whom a send would add (``impact.py``)."""
+    keys = sorted(set(section_keys))
+    return sa.or_(s.c.section_keys == "", *[s.c.section_keys.like(f"%|{k}|%") for k in keys])
+
+
 class Lifecycle:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -183,7 +190,7 @@ class Lifecycle:
         keys = sorted(set(section_keys))
         if not keys:
             return 0
-        follows = sa.or_(s.c.section_keys == "", *[s.c.section_keys.like(f"%|{k}|%") for k in keys])
+        follows = following(keys)
         # Rows only for an edition that exists and is live (the ledger has no foreign key to it).
         live = sa.exists().where(e.c.id == edition_id, e.c.status.in_(sorted(LIVE)))
         where = [s.c.status == "active", follows, live]

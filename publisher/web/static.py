@@ -20,7 +20,7 @@ YEAR = 365 * 24 * 3600
 
 CSS, JS = "text/css; charset=utf-8", "text/javascript; charset=utf-8"
 # Each served file, by its name under templates/web/ (which is also its path under /static/).
-TYPES = {STYLESHEET: CSS, SCRIPT: JS, "console/console.css": CSS}
+TYPES = {STYLESHEET: CSS, SCRIPT: JS, "console/console.css": CSS, "console/today.js": JS}
 
 
 def versioned(request: Request, body: bytes, version: str, media_type: str) -> Response:

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 
 def build_router() -> APIRouter:
-    from publisher.web.console import articles, editions, login, subscribers
+    from publisher.web.console import articles, audit, editions, login, people, subscribers, today, tokens, verbs
 
     router = APIRouter(prefix="/console", include_in_schema=False)
     router.include_router(login.router)
@@ -20,4 +20,7 @@ def build_router() -> APIRouter:
     router.include_router(verbs.router)
     router.include_router(subscribers.router)
     router.include_router(articles.router)
+    router.include_router(people.router)
+    router.include_router(tokens.router)
+    router.include_router(audit.router)
     return router
