@@ -437,7 +437,8 @@ CONSOLE_ROUTES = [
     ("GET", "/console/editions/{edition_id}/preview"), ("POST", "/console/editions/{edition_id}/contents"),
     ("POST", "/console/editions/{edition_id}/subject"), ("POST", "/console/editions/{edition_id}/test-send"),
     ("GET", "/console/subscribers"), ("GET", "/console/subscribers/export.csv"),
-    ("GET", "/console/subscribers/{subscriber_id}"), ("POST", "/console/subscribers/{subscriber_id}/suppress"),
+    ("GET", "/console/subscribers/{subscriber_id}"),
+    ("POST", "/console/subscribers/{subscriber_id}/suppress"),
     ("POST", "/console/subscribers/{subscriber_id}/unsuppress"),
     ("GET", "/console/articles"), ("GET", "/console/articles/{slug}"),
     ("POST", "/console/articles/{slug}/retract"), ("POST", "/console/articles/{slug}/restore"),
@@ -465,7 +466,8 @@ def admin_client(ops_app: App) -> Iterator[tuple[TestClient, str]]:
     ops_app.edition_store.create(load_edition(ops_app.articles, EditionSpec.from_settings(ops_app.settings),
                                               now.date(), cutoff=now))  # fmt: skip
     make_user(ops_app, "root@example.com", "admin", "correct horse battery staple")
-    with TestClient(create_app(ops_app), base_url="https://testserver", raise_server_exceptions=False) as admin:
+    web = create_app(ops_app)
+    with TestClient(web, base_url="https://testserver", raise_server_exceptions=False) as admin:
         login(admin, "https://testserver", "root@example.com", "correct horse battery staple")
         yield admin, csrf_of(admin.get("/console/articles/s1").text)
 
