@@ -11,13 +11,25 @@ from fastapi import APIRouter
 
 
 def build_router() -> APIRouter:
-    from publisher.web.console import articles, audit, editions, login, people, subscribers, today, tokens, verbs
+    from publisher.web.console import (
+        articles,
+        audit,
+        editions,
+        login,
+        people,
+        schedules,
+        subscribers,
+        today,
+        tokens,
+        verbs,
+    )
 
     router = APIRouter(prefix="/console", include_in_schema=False)
     router.include_router(login.router)
     router.include_router(editions.router)  # before the verbs' /editions/{id}/{verb}
     router.include_router(today.router)
     router.include_router(verbs.router)
+    router.include_router(schedules.router)
     router.include_router(subscribers.router)
     router.include_router(articles.router)
     router.include_router(people.router)

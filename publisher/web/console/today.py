@@ -43,7 +43,7 @@ D, E = DeliveryState, EditionState
 BAR_STATES = (D.SENT, D.FAILED, D.SKIPPED, D.SENDING, D.QUEUED, D.PENDING)
 STATUS_WORDS = {
     E.DRAFT: "Frozen, waiting for its first readers",
-    E.SENDING: "Sending",
+    E.SENDING: "Going out now",
     E.PAUSED: "Paused by ops: nothing goes out until it is resumed",
     E.HALTED: "Halted by publisher",
     E.CANCELLED: "Cancelled",
@@ -110,7 +110,7 @@ def today_view(today: Today) -> dict[str, Any]:
         "built_words": (f"Last built {moment(built.updated_at)} ({relative(built.updated_at, now)}), in "
                         f"{built.last:.1f} s." if built else "Not built by the refresh task yet."),
         "list": [
-            {"path": f.path, "name": f.title or f.path, "section": f.section, "items": f.items,
+            {"path": f.path, "name": f.title or f.path, "section": f.section, "item_count": f.items,
              "items_words": plural(f.items, "item"),
              "newest_words": (moment(f.newest) if f.newest else "no items") if f.readable else "unreadable",
              "newest_relative": relative(f.newest, now) if f.newest else "", "readable": f.readable}
@@ -180,7 +180,7 @@ def edition_view(running: Running, now: datetime) -> dict[str, Any]:
         "status_words": STATUS_WORDS[status],
         "error": record.error or "",
         "readers": readers,
-        "readers_words": plural(readers, "reader"),
+        "readers_words": count(readers),
         "done_words": f"{percent(done, readers)} done" if readers else "no readers",
         "totals": totals,
         "bar": bar(counts, readers),

@@ -110,7 +110,7 @@
       fill(feeds, view.feeds, "[data-feed]");
       view.feeds.list.forEach(function (f) {
         var row = feeds.querySelector('[data-feed="' + f.path + '"]');
-        if (row) fill(row, { items: f.items, newest_relative: f.newest_relative || f.newest_words }, null);
+        if (row) fill(row, { item_count: f.item_count, newest_relative: f.newest_relative || f.newest_words }, null);
       });
     }
     problems(view.problems);
