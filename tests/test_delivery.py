@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from publisher.app import App
 from publisher.cli import main
 from publisher.db.schema import deliveries, subscribers
+from publisher.delivery.send import CLAIMED_AHEAD
 from publisher.errors import TransientDeliveryError
 from publisher.mail.memory import MemoryMailer
 from publisher.subscribers.model import Status
@@ -67,16 +68,19 @@ def test_each_subscriber_gets_the_edition_once_with_their_sections(any_db_app) -
 
 
 def test_an_unsubscribe_during_a_running_send_is_honoured(app) -> None:
-    edition_id = seed(app, 5)
-    leaver = app.subscribers.find(reader(3))
+    # Rows are claimed a group ahead of their turn: a reader who leaves after that is skipped.
+    count = CLAIMED_AHEAD + 6
+    edition_id = seed(app, count)
+    leaving = CLAIMED_AHEAD + 3
+    leaver = app.subscribers.find(reader(leaving))
 
     def unsubscribe_once(_from: str, _to: object) -> None:
         app.subscribers.unsubscribe(leaver.id)
 
     mailer = _with_memory(app, MemoryMailer(fail=unsubscribe_once))
     app.delivery.start(edition_id)
-    assert sorted(s.recipients[0] for s in mailer.sent) == [reader(i) for i in (0, 1, 2, 4)]
-    assert _ledger(app, edition_id)[reader(3)][:3] == ("skipped", 0, "subscriber unsubscribed")
+    assert sorted(s.recipients[0] for s in mailer.sent) == [reader(i) for i in range(count) if i != leaving]
+    assert _ledger(app, edition_id)[reader(leaving)][:3] == ("skipped", 0, "subscriber unsubscribed")
 
 
 def test_transient_failures_are_retried_and_their_replies_kept(make_settings) -> None:

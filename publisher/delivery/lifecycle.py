@@ -5,7 +5,7 @@ Each write is one UPDATE whose WHERE names the states it leaves, taken from the 
 never both move the same row: the one whose UPDATE changed it owns the move. Rows are only queued
 and claimed while their edition is live (draft or sending), checked inside the same UPDATE, so once
 ``pause``, ``halt`` or ``cancel`` has committed no further row of that edition is claimed; the
-messages already claimed (two per worker at most, see ``send.py``) finish.
+messages already claimed (``CLAIMED_AHEAD`` and one per batch at most, see ``send.py``) finish.
 
 ``claimed_at`` is when a row's current lease began (queued or sending); rows past the lease are taken
 up again by ``requeue_expired``.
@@ -139,9 +139,7 @@ class Lifecycle:
 
     def resume(self, edition_id: int) -> str:
         """paused | halted → sending if it had started, else draft; the error is cleared."""
-        state = sa.case(
-            (e.c.started_at.is_(None), str(EditionState.DRAFT)), else_=str(EditionState.SENDING)
-        )
+        state = sa.case((e.c.started_at.is_(None), str(EditionState.DRAFT)), else_=str(EditionState.SENDING))
         with self.db.begin() as conn:
             self._move(Verb.RESUME, edition_id, conn=conn, status=state, error=None)
             return str(conn.execute(sa.select(e.c.status).where(e.c.id == edition_id)).scalar_one())
@@ -323,6 +321,22 @@ class Lifecycle:
             skipped = tx.execute(_SKIP_GONE, {"row_id": row_id}).rowcount
         return Claim.SKIPPED if skipped else Claim.TAKEN
 
+    def claim_many(
+        self, row_ids: Sequence[int], now: datetime | None = None, *, conn: Connection | None = None
+    ) -> dict[int, Claim]:
+        """``claim`` for a group of rows in one transaction: two statements whatever its size
+        (claim those that can be; of the rest, skip those whose reader left)."""
+        if not row_ids:
+            return {}
+        now = now or now_utc()
+        ids = list(row_ids)
+        with self._begin(conn) as tx:
+            claimed = set(tx.execute(_CLAIM_MANY, {"row_ids": ids, "now": now}).scalars())
+            rest = [row_id for row_id in ids if row_id not in claimed]
+            skipped = set(tx.execute(_SKIP_GONE_MANY, {"row_ids": rest}).scalars()) if rest else set()
+        sorted_out = {**dict.fromkeys(ids, Claim.TAKEN), **dict.fromkeys(skipped, Claim.SKIPPED)}
+        return {**sorted_out, **dict.fromkeys(claimed, Claim.CLAIMED)}
+
     def mark_sent(
         self, row_id: int, message_id: str, now: datetime | None = None, *, conn: Connection | None = None
     ) -> None:
@@ -337,6 +351,10 @@ class Lifecycle:
             return
         now = now or now_utc()
         with self._begin(conn) as tx:
+            if tx.dialect.name == "postgresql":  # one statement for the group, not one per row
+                ids, message_ids = zip(*sent, strict=True)
+                tx.execute(_SENT_GROUP, {"row_ids": list(ids), "message_ids": list(message_ids), "now": now})
+                return
             params = [{"row_id": row_id, "b_message_id": mid, "now": now} for row_id, mid in sent]
             tx.execute(_SENT_EACH, params)
 
@@ -541,6 +559,42 @@ _SKIP_GONE = (
         ),
     )
 )
+
+
+# The group forms are planned alike whatever the statistics say: the rows are found by primary
+# key only, and the reader and the edition by theirs, one lookup per row: each state test is written
+# so no index serves it (after a fill or an import the status statistics are stale, and once led
+# the planner to scan every queued row, or every active reader, per group), and OFFSET 0 keeps each
+# EXISTS a per-row subplan rather than a join the planner may drive from a table it misjudges.
+def _state_of_row_in(move: RowMove) -> Any:
+    return d.c.status.concat("").in_(sorted(ROW_MOVES[move].leaves))
+
+
+_ACTIVE_EACH = sa.exists(
+    sa.select(s.c.id).where(s.c.id == d.c.subscriber_id, s.c.status.concat("") == "active").offset(0)
+)
+_LIVE_EACH = sa.exists(
+    sa.select(e.c.id).where(e.c.id == d.c.edition_id, e.c.status.concat("").in_(sorted(LIVE))).offset(0)
+)
+_CLAIM_MANY = (
+    d.update()
+    .where(d.c.id.in_(sa.bindparam("row_ids", expanding=True)), _state_of_row_in(RowMove.CLAIM),
+           _ACTIVE_EACH, _LIVE_EACH)
+    .values(status=_to(RowMove.CLAIM), claimed_at=sa.bindparam("now"), attempts=d.c.attempts + 1)
+    .returning(d.c.id)
+)  # fmt: skip
+_SKIP_GONE_MANY = (
+    d.update()
+    .where(d.c.id.in_(sa.bindparam("row_ids", expanding=True)), _state_of_row_in(RowMove.GONE), ~_ACTIVE_EACH)
+    .values(
+        status=_to(RowMove.GONE),
+        last_error=sa.literal("subscriber ")
+        + sa.func.coalesce(
+            sa.select(s.c.status).where(s.c.id == d.c.subscriber_id).scalar_subquery(), "removed"
+        ),
+    )
+    .returning(d.c.id)
+)
 _SENT = (
     d.update()
     .where(d.c.id == sa.bindparam("row_id"), _leaves(RowMove.SENT))
@@ -555,3 +609,20 @@ _SENT_EACH = (
            sa.or_(*[d.c.status == sa.literal_column(f"'{state}'") for state in _SENT_LEAVES]))
     .values(status=_to(RowMove.SENT), message_id=sa.bindparam("b_message_id"), sent_at=sa.bindparam("now"))
 )  # fmt: skip
+# PostgreSQL: a group of sends as one statement over two arrays (row ids, Message-IDs), each row
+# found by its primary key (``id = ANY``; see the claims above for why the state test is so).
+_SENT_IDS = sa.bindparam("row_ids", type_=postgresql.ARRAY(sa.BigInteger))
+_SENT_ROWS = (
+    sa.func.unnest(_SENT_IDS, sa.bindparam("message_ids", type_=postgresql.ARRAY(sa.Text)))
+    .table_valued("row_id", "message_id")
+    .render_derived(name="sent_rows")
+)
+_SENT_GROUP = (
+    d.update()
+    .where(d.c.id == sa.any_(_SENT_IDS), _state_of_row_in(RowMove.SENT))
+    .values(
+        status=_to(RowMove.SENT),
+        message_id=sa.select(_SENT_ROWS.c.message_id).where(_SENT_ROWS.c.row_id == d.c.id).scalar_subquery(),
+        sent_at=sa.bindparam("now"),
+    )
+)

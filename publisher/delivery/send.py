@@ -3,13 +3,16 @@
 Per row: claim it (queued → sending; a row someone else has, or whose subscriber left, is passed
 over), fill the compiled edition for the reader, DKIM-sign, wait for the rate limit, send, record.
 
-- The claim of a row commits on a ledger thread while this one renders and signs the message of
-  the row before it: a row is claimed at most one message before its turn, so a batch holds at
-  most two rows claimed and not yet handed over (and those waiting to retry).
+- Rows are claimed in groups of ``CLAIM_GROUP`` (one transaction, two statements) on a ledger
+  thread while this one renders and signs; the next group's claim starts when the loop is half
+  way through the current one. A batch therefore holds at most ``CLAIMED_AHEAD`` rows claimed and
+  not yet handed over (and those waiting to retry): what a pause lets finish, and what a killed
+  worker leaves in 'sending' until the lease runs out (they were not sent: no duplicates).
 - With ESMTP PIPELINING the server's reply to a message is read while the next one is built
   (``publisher.mail.smtp``); at most one message is in flight on the connection.
-- Sends are recorded in groups, one durable commit each, on a second ledger thread, as soon as
-  the previous group has committed. At most ``UNRECORDED_BOUND`` messages per batch (so per
+- Sends are recorded in groups, one durable commit each, on a second ledger thread: a group of
+  ``RECORD_GROUP`` starts as soon as the previous one has committed (a smaller one when the loop
+  has to wait, and at the end). At most ``UNRECORDED_BOUND`` messages per batch (so per
   worker process) are ever handed to the server and not yet recorded as sent: before a message's
   content is written, the sender waits for the ledger (or the server's reply) until fewer than
   that many are in doubt. A worker killed at any moment therefore leaves at most that many rows
@@ -61,6 +64,12 @@ log = logging.getLogger(__name__)
 # recorded as sent. A commit that waits for the disk takes milliseconds; this many sends cover
 # one commit in progress and the group gathering behind it.
 UNRECORDED_BOUND = 8
+# Rows claimed per ledger transaction, and the most a batch holds claimed before their turn.
+CLAIM_GROUP = 16
+# Sends recorded together at least (but at the end): half the bound, so one group commits while
+# the next gathers.
+RECORD_GROUP = UNRECORDED_BOUND // 2
+CLAIMED_AHEAD = CLAIM_GROUP + CLAIM_GROUP // 2
 PHASES = ("render", "dkim", "smtp", "ledger")
 
 
@@ -112,13 +121,14 @@ class _Records:
         self.gathering.append((row_id, message_id))
         self.poll()
 
-    def poll(self) -> None:
-        """Start the next group if the previous one has committed."""
+    def poll(self, *, least: int = RECORD_GROUP) -> None:
+        """Start the next group if the previous one has committed and at least ``least`` sends
+        are waiting."""
         if self.committing is not None:
             if not self.committing.done():
                 return
             self.wait()
-        if self.gathering:
+        if self.gathering and len(self.gathering) >= least:
             group, self.gathering = self.gathering, []
             self.committing = self._thread.submit(self.lifecycle.mark_sent_many, group, conn=self.conn)
             self.committing_count = len(group)
@@ -133,9 +143,9 @@ class _Records:
                 self.committing_count = 0
 
     def flush(self) -> None:
-        self.poll()
+        self.poll(least=1)
         self.wait()
-        self.poll()
+        self.poll(least=1)
         self.wait()
 
     def close(self) -> None:
@@ -180,7 +190,9 @@ class BatchSender:
     def send(self, rows: Sequence[BatchRow]) -> BatchResult:
         result = self._result = BatchResult()
         self._timings = result.timings
-        self._heap = [_Attempt(0.0, i, row) for i, row in enumerate(rows)]
+        self._heap = [_Attempt(0.0, i, row) for i, row in enumerate(rows)]  # sorted: a heap
+        self._fresh = list(self._heap)  # first attempts, in order: attempt.seq is the index
+        self._claimed_to = 0  # the first attempts before this index have their claim started
         self._seq = len(self._heap)
         self._submitter = submitter(self.mailer)
         self._records = _Records(self.lifecycle, self.records_conn)
@@ -223,11 +235,8 @@ class BatchSender:
         row = attempt.row
         if attempt.retry == 0:
             attempt.message_id = self.message_id(row)
-            self._claim(attempt)
-            # The next row's claim commits while this row's message is built and handed over.
-            following = self._next()
-            if following is not None and following.retry == 0:
-                self._claim(following)
+            # The next group's claim commits while the messages of this one are built and sent.
+            self._claim_through(attempt.seq + CLAIM_GROUP // 2)
             build_error: Exception | None = None
             try:
                 attempt.message = self.build(row, attempt.message_id)
@@ -262,9 +271,26 @@ class BatchSender:
         self._timings["smtp"] += clock() - started
         self._handle(outcomes)
 
-    def _claim(self, attempt: _Attempt) -> None:
-        if attempt.claim is None:
-            attempt.claim = self._claims.submit(self.lifecycle.claim, attempt.row.id, conn=self.conn)
+    def _claim_through(self, last: int) -> None:
+        """Start the claims of the first attempts up to index ``last``, a group at a time."""
+        fresh = self._fresh
+        while self._claimed_to <= min(last, len(fresh) - 1):
+            group = fresh[self._claimed_to : self._claimed_to + CLAIM_GROUP]
+            self._claimed_to += len(group)
+            futures: dict[int, Future[Claim]] = {}
+            for attempt in group:
+                attempt.claim = futures[attempt.row.id] = Future()
+            self._claims.submit(self._claim_group, futures)
+
+    def _claim_group(self, futures: dict[int, Future[Claim]]) -> None:
+        try:
+            claims = self.lifecycle.claim_many(list(futures), conn=self.conn)
+        except BaseException as exc:
+            for future in futures.values():
+                future.set_exception(exc)
+            return
+        for row_id, future in futures.items():
+            future.set_result(claims[row_id])
 
     def _next(self) -> _Attempt | None:
         """The attempt the loop takes next, if it is due now."""
@@ -330,7 +356,7 @@ class BatchSender:
                 self._handle(self._submitter.collect())
                 self._timings["smtp"] += clock() - started
             else:
-                self._records.poll()
+                self._records.poll(least=1)
 
     def _settle(self) -> None:
         """Every reply read and every accepted send recorded."""
