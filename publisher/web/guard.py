@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
 from publisher.accounts.api_tokens import PREFIX as TOKEN_PREFIX
 from publisher.accounts.principal import BOOTSTRAP, Principal
@@ -148,18 +149,34 @@ def needs(permission: Permission) -> dict[str, str]:
     return {PERMISSION_KEY: str(permission)}
 
 
-def route_permission(scope: Scope) -> Permission:
-    """The permission the request's route needs: VIEW to read, else what the route declares."""
-    if scope.get("method", "GET") in SAFE_METHODS:
-        return Permission.VIEW
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", ()):
-        if not isinstance(route, APIRoute):
+@dataclass(frozen=True)
+class _Declared:
+    path: re.Pattern[str]
+    methods: frozenset[str]
+    permission: Permission
+
+
+def declared_permissions(app: Any, prefix: str) -> list[_Declared]:
+    """What each route under ``prefix`` of the FastAPI ``app`` needs (its ``x-permission``)."""
+    found = []
+    for route in iter_route_contexts(getattr(app, "routes", [])):
+        path, methods = route.path or "", route.methods or set()
+        if not path.startswith(prefix) or not isinstance(route.original_route, APIRoute):
             continue
-        match, _child = route.matches(scope)
-        if match == Match.FULL:
-            return Permission((route.openapi_extra or {}).get(PERMISSION_KEY, Permission.ADMIN))
-    return Permission.VIEW  # no route: the router answers 404 or 405
+        wanted = (route.openapi_extra or {}).get(PERMISSION_KEY, Permission.ADMIN)
+        found.append(_Declared(route.path_regex, frozenset(methods), Permission(wanted)))
+    return found
+
+
+def route_permission(declared: list[_Declared], method: str, path: str) -> Permission:
+    """The permission a request needs: VIEW to read, else what its route declares (VIEW when no
+    route matches: the router answers 404 or 405)."""
+    if method in SAFE_METHODS:
+        return Permission.VIEW
+    for route in declared:
+        if method in route.methods and route.path.match(path):
+            return route.permission
+    return Permission.VIEW
 
 
 class ApiAuth:
@@ -174,6 +191,7 @@ class ApiAuth:
         self.expected = f"Bearer {token}".encode() if token else b""
         self.resolve = resolve
         self.prefix = prefix
+        self.declared: list[_Declared] | None = None  # read from the app on its first request
 
     def _guarded(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
@@ -200,7 +218,9 @@ class ApiAuth:
                 [(b"www-authenticate", b"Bearer")],
             )  # fmt: skip
             return
-        permission = route_permission(scope)
+        if self.declared is None:
+            self.declared = declared_permissions(scope.get("app"), self.prefix)
+        permission = route_permission(self.declared, scope.get("method", "GET"), scope.get("path", ""))
         if not principal.may(permission):
             detail = f"role {principal.role} does not have the {permission} permission this needs"
             await _json(send, 403, {"detail": detail}, [])

@@ -31,7 +31,7 @@ from publisher.accounts.roles import Permission, Role
 from publisher.accounts.sessions import Session
 from publisher.web.console.forms import read_form
 
-__all__ = ["COOKIE", "Principal", "Role", "require", "source_of"]
+__all__ = ["COOKIE", "Principal", "Role", "record", "require", "source_of"]
 
 COOKIE = "publisher_console"
 FORM_COOKIE = "publisher_console_form"
@@ -54,6 +54,15 @@ def _app(request: Request) -> Any:
 def source_of(request: Request) -> str:
     """Where a request came from, for the audit log: the client's address."""
     return request.client.host if request.client else "unknown"
+
+
+async def record(request: Request, principal: Principal, action: str, target: str,
+                 detail: dict[str, Any] | None = None) -> None:  # fmt: skip
+    """One audit entry for a change ``principal`` made through the console."""
+    audit = _app(request).audit
+    await run_in_threadpool(
+        audit.record, principal.email, action, target, source=source_of(request), detail=detail
+    )
 
 
 def secure(request: Request) -> bool:
