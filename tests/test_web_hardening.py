@@ -442,11 +442,23 @@ CONSOLE_ROUTES = [
     ("POST", "/console/subscribers/{subscriber_id}/unsuppress"),
     ("GET", "/console/articles"), ("GET", "/console/articles/{slug}"),
     ("POST", "/console/articles/{slug}/retract"), ("POST", "/console/articles/{slug}/restore"),
+    ("GET", "/console/"), ("GET", "/console/today.json"), ("GET", "/static/console/today.js"),
+    *[(m, f"/console/editions/{{edition_id}}/{verb}") for verb in ("send", "pause", "resume", "cancel",
+                                                                   "reschedule") for m in ("GET", "POST")],
+    ("GET", "/console/schedules"), ("GET", "/console/schedules/new"), ("POST", "/console/schedules"),
+    ("GET", "/console/schedules/{name}"), ("POST", "/console/schedules/{name}"),
+    ("POST", "/console/schedules/{name}/pause"), ("POST", "/console/schedules/{name}/resume"),
+    ("GET", "/console/schedules/{name}/remove"), ("POST", "/console/schedules/{name}/remove"),
 ]  # fmt: skip
-_console_fields = st.sampled_from(["action", "slug", "revision", "subject", "addresses", "reason", "x"])
+_console_fields = st.sampled_from(["action", "slug", "revision", "subject", "addresses", "reason", "x", "how",
+                                   "delay_minutes", "at", "timezone", "to_date", "to_time", "back", "name",
+                                   "day", "policy", "zone", "sections", "window_hours", "edition",
+                                   "every_minutes"])  # fmt: skip
 _console_values = st.one_of(
     _anything, st.sampled_from(["pin", "exclude", "include", "up", "down", "0", "1", "99999999999", "s1",
-                                "a@example.org", "bad@@x", "\x00", "é" * 300])
+                                "a@example.org", "bad@@x", "\x00", "é" * 300, "delay", "at", "to", "07:30",
+                                "25:99", "fixed", "subscriber", "Europe/London", "Mars/Olympus", "mon",
+                                "9999-12-31", "0001-01-01", "-99999999", "/console/", "//evil.example"])
 )  # fmt: skip
 
 
@@ -465,6 +477,9 @@ def admin_client(ops_app: App) -> Iterator[tuple[TestClient, str]]:
     now = datetime.now(UTC)
     ops_app.edition_store.create(load_edition(ops_app.articles, EditionSpec.from_settings(ops_app.settings),
                                               now.date(), cutoff=now))  # fmt: skip
+    from publisher.schedule.model import edition_schedule
+
+    ops_app.schedules.add(edition_schedule("s1", at="07:00"))  # a schedule the fuzz's names can reach
     make_user(ops_app, "root@example.com", "admin", "correct horse battery staple")
     web = create_app(ops_app)
     with TestClient(web, base_url="https://testserver", raise_server_exceptions=False) as admin:
@@ -481,8 +496,9 @@ def test_no_console_page_answers_500_to_a_logged_in_admin(admin_client: tuple[Te
     path = re.sub(r"\{([^}]+)\}", lambda m: data.draw(st.sampled_from(["1", "2", "s1", "0", "-1", "x" * 120,
                                                                         "99999999999999999999", "%00"])),
                   template)  # fmt: skip
-    keys = ["state", "after", "done", "q", "status", "section", "page", "x"]
-    query = data.draw(st.dictionaries(st.sampled_from(keys), _anything, max_size=3))
+    keys = ["state", "after", "done", "q", "status", "section", "page", "x", "edition", "back", "preview",
+            "name", "at", "day", "policy", "zone", "window_hours", "every_minutes"]  # fmt: skip
+    query = data.draw(st.dictionaries(st.sampled_from(keys), _console_values, max_size=3))
     form = data.draw(st.dictionaries(_console_fields, _console_values, max_size=4))
     if method == "POST" and data.draw(st.booleans()):
         form["csrf_token"] = token

@@ -148,8 +148,11 @@ def build(values: dict[str, Any], *, current: Schedule | None, edition_names: Co
         for field, message in exc.problems:
             where = "zone" if field == "timezone" and values["policy"] == "fixed" else field
             problems.setdefault(where, message)
-        return None, problems
-    return (None, problems) if problems else (schedule, {})
+        schedule = None
+    if problems:
+        order = {name: i for i, name in enumerate(FORM_FIELDS)}
+        return None, dict(sorted(problems.items(), key=lambda p: order.get(p[0], len(order))))
+    return schedule, {}
 
 
 # -- what the page shows ------------------------------------------------------------------------------
