@@ -397,6 +397,10 @@ PAGES = [
     ("GET", "/{slug}"), ("DELETE", "/{slug}"),
     ("POST", "/webhooks/mailgun"), ("POST", "/webhooks/sendgrid"), ("POST", "/webhooks/postmark"),
     ("POST", "/webhooks/ses"),
+    ("GET", "/console/login"), ("POST", "/console/login"), ("GET", "/console/set-password/{token}"),
+    ("POST", "/console/set-password/{token}"), ("GET", "/console/people"), ("POST", "/console/people"),
+    ("GET", "/console/tokens"), ("POST", "/console/tokens/revoke"), ("GET", "/console/audit"),
+    ("POST", "/console/logout"),
 ]  # fmt: skip
 
 
@@ -449,16 +453,24 @@ CONSOLE_ROUTES = [
     ("GET", "/console/schedules/{name}"), ("POST", "/console/schedules/{name}"),
     ("POST", "/console/schedules/{name}/pause"), ("POST", "/console/schedules/{name}/resume"),
     ("GET", "/console/schedules/{name}/remove"), ("POST", "/console/schedules/{name}/remove"),
+    ("GET", "/console/login"), ("POST", "/console/login"), ("GET", "/console/set-password/{token}"),
+    ("POST", "/console/set-password/{token}"), ("GET", "/console/people"), ("POST", "/console/people"),
+    ("POST", "/console/people/role"), ("POST", "/console/people/disable"), ("POST", "/console/people/enable"),
+    ("POST", "/console/people/link"), ("POST", "/console/people/tokens"),
+    ("POST", "/console/people/tokens/revoke"), ("GET", "/console/tokens"), ("POST", "/console/tokens"),
+    ("POST", "/console/tokens/revoke"), ("GET", "/console/audit"),
 ]  # fmt: skip
 _console_fields = st.sampled_from(["action", "slug", "revision", "subject", "addresses", "reason", "x", "how",
                                    "delay_minutes", "at", "timezone", "to_date", "to_time", "back", "name",
                                    "day", "policy", "zone", "sections", "window_hours", "edition",
-                                   "every_minutes"])  # fmt: skip
+                                   "every_minutes", "email", "role", "token_id", "password", "confirm",
+                                   "next"])  # fmt: skip
 _console_values = st.one_of(
     _anything, st.sampled_from(["pin", "exclude", "include", "up", "down", "0", "1", "99999999999", "s1",
                                 "a@example.org", "bad@@x", "\x00", "é" * 300, "delay", "at", "to", "07:30",
                                 "25:99", "fixed", "subscriber", "Europe/London", "Mars/Olympus", "mon",
-                                "9999-12-31", "0001-01-01", "-99999999", "/console/", "//evil.example"])
+                                "9999-12-31", "0001-01-01", "-99999999", "/console/", "//evil.example",
+                                "root@example.com", "ROOT@example.com", "viewer", "admin", "editor"])
 )  # fmt: skip
 
 
@@ -497,7 +509,8 @@ def test_no_console_page_answers_500_to_a_logged_in_admin(admin_client: tuple[Te
                                                                         "99999999999999999999", "%00"])),
                   template)  # fmt: skip
     keys = ["state", "after", "done", "q", "status", "section", "page", "x", "edition", "back", "preview",
-            "name", "at", "day", "policy", "zone", "window_hours", "every_minutes"]  # fmt: skip
+            "name", "at", "day", "policy", "zone", "window_hours", "every_minutes", "actor",
+            "next"]  # fmt: skip
     query = data.draw(st.dictionaries(st.sampled_from(keys), _console_values, max_size=3))
     form = data.draw(st.dictionaries(_console_fields, _console_values, max_size=4))
     if method == "POST" and data.draw(st.booleans()):
