@@ -214,3 +214,21 @@ def test_article_text_cannot_inject_headers(settings: Settings) -> None:
     assert message["Bcc"] is None
     assert message["Subject"] == "Morning Edition: Ferry pact Bcc: victim@example.com <b>body</b>"
     assert raw.split(b"\r\n\r\n", 1)[0].count(b"\r\nBcc") == 0
+
+
+@settings_hypothesis(max_examples=60, deadline=None)
+@given(name=st.text(alphabet=st.sampled_from(list("ab .\n\r=é")), max_size=40))
+def test_the_stuffed_pieces_are_the_message_as_data_carries_it(
+    compiled: CompiledEdition, settings: Settings, name: str
+) -> None:
+    """What the SMTP sender writes after DATA: every line of the message with a leading '.'
+    doubled, then the line '.'; the constants are stuffed once per edition and cached."""
+    from publisher.mail.message import render_parts
+
+    rendered = render_parts(compiled, replace(MARIA, name=f".{name}"), settings, message_id="m1", date=SENT)
+    message = rendered.message()
+    lines = message.split(b"\r\n")
+    assert lines[-1] == b""
+    expected = b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines[:-1])
+    assert b"".join(rendered.stuffed()) == expected + b".\r\n"
+    assert b"\r\n." in message  # the reader's name starts a line of the text part's QP

@@ -97,6 +97,7 @@ class _Attempt:
     row: BatchRow = field(compare=False)
     retry: int = field(default=0, compare=False)
     message: bytes | None = field(default=None, compare=False)
+    wire: list[bytes] | None = field(default=None, compare=False)  # dot-stuffed, see compose()
     message_id: str = field(default="", compare=False)
     claim: Future[Claim] | None = field(default=None, compare=False)
 
@@ -239,7 +240,7 @@ class BatchSender:
             self._claim_through(attempt.seq + CLAIM_GROUP // 2)
             build_error: Exception | None = None
             try:
-                attempt.message = self.build(row, attempt.message_id)
+                attempt.message, attempt.wire = self.compose(row, attempt.message_id)
             except Exception as exc:  # raised below, once the row is ours
                 build_error = exc
             started = clock()
@@ -255,7 +256,7 @@ class BatchSender:
             if build_error is not None:
                 raise build_error
         if attempt.message is None:
-            attempt.message = self.build(row, attempt.message_id)
+            attempt.message, attempt.wire = self.compose(row, attempt.message_id)
         if self.limiter is not None:
             self.limiter.acquire()
         self._make_room()
@@ -267,7 +268,7 @@ class BatchSender:
             ahead = (self.envelope_sender(following.row), (following.row.email,))
         started = clock()
         outcomes = self._submitter.submit(attempt, self.envelope_sender(row), [row.email], attempt.message,
-                                          ahead=ahead)  # fmt: skip
+                                          ahead=ahead, stuffed=attempt.wire)  # fmt: skip
         self._timings["smtp"] += clock() - started
         self._handle(outcomes)
 
@@ -324,7 +325,8 @@ class BatchSender:
                     self._seq += 1
                     due = time.monotonic() + self.delay(attempt.retry)
                     heapq.heappush(self._heap, _Attempt(due, self._seq, row, attempt.retry + 1,
-                                                        attempt.message, attempt.message_id))  # fmt: skip
+                                                        attempt.message, attempt.wire,
+                                                        attempt.message_id))  # fmt: skip
                     result.retries += 1
                 elif isinstance(error, ServerUnreachableError):
                     unreachable = (attempt, str(error))
@@ -391,6 +393,12 @@ class BatchSender:
         self._result.released += len(held)
 
     def build(self, row: BatchRow, message_id: str) -> bytes:
+        """The message for ``row``, signed when DKIM is on."""
+        return self.compose(row, message_id)[0]
+
+    def compose(self, row: BatchRow, message_id: str) -> tuple[bytes, list[bytes]]:
+        """``build`` and the same message as SMTP's DATA carries it, dot-stuffed, in pieces whose
+        constant parts are stuffed once per edition (``Rendered.stuffed``)."""
         clock = time.perf_counter
         started = clock()
         site, key = self.settings.site_url, self.signing_key
@@ -408,12 +416,13 @@ class BatchSender:
         timings = getattr(self, "_timings", None)
         if timings is not None:
             timings["render"] += signing - started
+        wire = rendered.stuffed()
         if self.signer is None:
-            return rendered.message()
-        signed = self.signer.sign_rendered(rendered)
+            return rendered.message(), wire
+        signature = self.signer.signature_of(rendered)
         if timings is not None:
             timings["dkim"] += clock() - signing
-        return signed
+        return signature + rendered.message(), [signature, *wire]
 
     def envelope_sender(self, row: BatchRow) -> str:
         """MAIL FROM for a row's message: its VERP address, or the From address when VERP is off."""

@@ -83,10 +83,14 @@ class DkimSigner:
     def sign_rendered(self, rendered: Rendered, *, now: float | None = None) -> bytes:
         """``sign(rendered.message())``, the same bytes, with the body hashed from the edition's
         precomputed pieces."""
+        return self.signature_of(rendered, now=now) + rendered.message()
+
+    def signature_of(self, rendered: Rendered, *, now: float | None = None) -> bytes:
+        """The DKIM-Signature header line(s) that ``sign_rendered`` puts in front."""
         body_hash = _PieceHash.of(rendered.layout).digest(rendered.personal)
         if body_hash is None:  # a piece that is not whole lines: the general way
             body_hash = hashlib.sha256(relaxed_body(rendered.body())).digest()
-        return self._signature(rendered.head + b"\r\n", body_hash, now) + rendered.message()
+        return self._signature(rendered.head + b"\r\n", body_hash, now)
 
     def _signature(self, head: bytes, body_hash: bytes, now: float | None) -> bytes:
         """The DKIM-Signature header line(s) for a header block (ending with its blank line)."""

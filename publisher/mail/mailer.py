@@ -34,7 +34,9 @@ class Submitter(Protocol):
     """A mailer that may keep messages in flight: ``submit`` returns the outcomes known so far
     (of this message or earlier ones), ``collect`` waits for the rest. ``ahead``: the envelope
     (sender, recipients) of the message the caller submits next, which may go out early; a
-    message whose envelope turns out not to be that one is never sent under it."""
+    message whose envelope turns out not to be that one is never sent under it. ``stuffed``:
+    the same message as DATA carries it (dot-stuffed, with its ending line), in pieces, when the
+    caller has it ready; a mailer that writes DATA itself may send that instead of ``message``."""
 
     @property
     def in_flight(self) -> int: ...
@@ -47,6 +49,7 @@ class Submitter(Protocol):
         message: bytes,
         *,
         ahead: Ahead | None = None,
+        stuffed: Sequence[bytes] | None = None,
     ) -> list[Outcome]: ...
 
     def collect(self) -> list[Outcome]: ...
@@ -68,6 +71,7 @@ class OneAtATime:
         message: bytes,
         *,
         ahead: Ahead | None = None,
+        stuffed: Sequence[bytes] | None = None,
     ) -> list[Outcome]:
         try:
             self.mailer.send(envelope_from, recipients, message)

@@ -78,6 +78,29 @@ class Rendered:
     def message(self) -> bytes:
         return self.head + CRLF + self.body()
 
+    def stuffed(self) -> list[bytes]:
+        """The message as SMTP's DATA carries it, in pieces: every line starting with '.' has it
+        doubled (RFC 5321 4.5.2), and the ending line '.' follows. The constant pieces are
+        stuffed once per edition (each is whole lines, so each can be stuffed on its own); header
+        lines never start with '.'."""
+        constants = self.layout.cache.get(_STUFFED)
+        if constants is None:
+            constants = self.layout.cache[_STUFFED] = [dot_stuffed(c) for c in self.layout.constants]
+        pieces = [self.head, CRLF, constants[0]]
+        for personal, constant in zip(self.personal, constants[1:], strict=True):
+            pieces.append(dot_stuffed(personal))
+            pieces.append(constant)
+        pieces.append(b".\r\n")
+        return pieces
+
+
+_STUFFED = "dot-stuffed constants"
+
+
+def dot_stuffed(lines: bytes) -> bytes:
+    """Whole lines with a '.' doubled at the start of each (SMTP transparency, RFC 5321 4.5.2)."""
+    return (b"." if lines.startswith(b".") else b"") + lines.replace(b"\n.", b"\n..")
+
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:

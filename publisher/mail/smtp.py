@@ -126,13 +126,15 @@ class SmtpMailer:
         message: bytes,
         *,
         ahead: Ahead | None = None,
+        stuffed: Sequence[bytes] | None = None,
     ) -> list[Outcome]:
         """Hand ``message`` over; returns the outcomes known so far: (token, None) for a message
         the server accepted, (token, DeliveryError) for one it refused or lost with the
         connection — this one's, or the previous one's. ``ahead``: the envelope (sender,
         recipients) of the message submitted next, whose MAIL, RCPT and DATA are written right
         behind this content. A message submitted whose envelope is not the one written ahead is
-        never sent under it: the session is ended and the message goes out on a new one."""
+        never sent under it: the session is ended and the message goes out on a new one. ``stuffed``:
+        the message as DATA carries it (see ``Submitter``), written as it is when given."""
         done: list[Outcome] = []
         if self._ahead is not None and self._ahead != (envelope_from, tuple(recipients)):
             # Not the message announced: end this session (the server drops the open one).
@@ -180,7 +182,8 @@ class SmtpMailer:
                 return done
             early = _early(ahead)
             following = _envelope(early[0], early[1][0]) if early is not None else b""
-            conn.send(_stuffed(message) + following)
+            content = _stuffed(message) if stuffed is None else b"".join(stuffed)
+            conn.send(content + following)
             self._open, self._in_flight = token, True
             if early is not None:
                 self._ahead = early
