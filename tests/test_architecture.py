@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "publisher"
 ENTRY_POINTS = ("cli", "web")
 STATE_OWNER = PACKAGE / "delivery" / "lifecycle.py"
 READER_STATE_OWNER = PACKAGE / "subscribers" / "lifecycle.py"
+USER_STATE_OWNER = PACKAGE / "accounts" / "lifecycle.py"
 
 
 def _modules() -> list[Path]:
@@ -103,6 +104,13 @@ def test_only_the_reader_lifecycle_writes_a_readers_status() -> None:
     # The owner's writes are guarded by the moves' table and each records its event.
     source = READER_STATE_OWNER.read_text(encoding="utf-8")
     assert "_leaves(" in source and "MOVES[" in source and "record(" in source
+
+
+def test_only_the_user_lifecycle_writes_a_users_status() -> None:
+    assert _status_writers({"users"}, USER_STATE_OWNER) == []
+    # Its writes are guarded by the moves' table.
+    source = USER_STATE_OWNER.read_text(encoding="utf-8")
+    assert "_leaves(" in source and "MOVES[" in source
 
 
 def test_the_reader_check_sees_a_write() -> None:
