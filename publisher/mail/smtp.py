@@ -17,6 +17,7 @@ next message while the server takes this one. At most one message per connection
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -182,8 +183,7 @@ class SmtpMailer:
                 return done
             early = _early(ahead)
             following = _envelope(early[0], early[1][0]) if early is not None else b""
-            content = _stuffed(message) if stuffed is None else b"".join(stuffed)
-            conn.send(content + following)
+            conn.send(_stuffed(message) + following if stuffed is None else b"".join((*stuffed, following)))
             self._open, self._in_flight = token, True
             if early is not None:
                 self._ahead = early
@@ -283,8 +283,17 @@ def _early(ahead: Ahead | None) -> tuple[str, tuple[str, ...]] | None:
 
 
 def _envelope(envelope_from: str, recipient: str) -> bytes:
-    mail, rcpt = smtplib.quoteaddr(envelope_from), smtplib.quoteaddr(recipient)
+    mail, rcpt = _quoted(envelope_from), _quoted(recipient)
     return f"MAIL FROM:{mail}\r\nRCPT TO:{rcpt}\r\nDATA\r\n".encode("ascii")
+
+
+# A bare address as ``smtplib.quoteaddr`` leaves it (no display name, comment, quote, space or
+# angle bracket): put in <> directly, without its parser (a tenth of the per-message time).
+_PLAIN_ADDRESS = re.compile(r"[^\s<>\"(),:;@\[\]\\]+@[^\s<>\"(),:;@\[\]\\]+")
+
+
+def _quoted(address: str) -> str:
+    return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
 
 
 def _stuffed(msg: bytes) -> bytes:
