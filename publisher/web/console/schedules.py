@@ -142,6 +142,10 @@ def build(values: dict[str, Any], *, current: Schedule | None, edition_names: Co
         fields["sections"] = [s.strip() for s in values["sections"].split(",") if s.strip()]
         fields["window_hours"] = _whole(values["window_hours"], "window_hours", problems)
         fields["edition"] = values["edition"]
+        if values["edition"] and values["edition"] not in edition_names:
+            # build_schedule leaves it unchecked while the name is bad; the form names it anyway.
+            known = ", ".join(sorted(edition_names)) or "none"
+            problems["edition"] = f"unknown edition {values['edition']!r} (PUBLISHER_EDITION_NAMES: {known})"
     try:
         schedule = build_schedule(fields, current=current, edition_names=edition_names)
     except InvalidScheduleError as exc:
