@@ -14,9 +14,13 @@ import uvicorn
 
 
 @contextmanager
-def serving(asgi_app: Any, timeout: float = 10.0) -> Iterator[tuple[str, int]]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+def serving(
+    asgi_app: Any, timeout: float = 10.0, sock: socket.socket | None = None
+) -> Iterator[tuple[str, int]]:
+    """``sock``: a socket already bound (when the app must know its URL before it serves)."""
+    if sock is None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(asgi_app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -490,9 +490,10 @@ def test_a_revoked_token_is_refused_and_a_role_change_applies_at_once(app: App, 
     make_user(app, "admin@example.com", "admin", PASSWORD)
     token_id, token = app.api_tokens.create(app.users.require("ops@example.com").id, "script")
     auth = {"Authorization": f"Bearer {token}"}
-    assert client.post("/api/schedules", json={"name": "a", "at": "07:00", "edition": "morning"}, headers=auth).status_code == 201
+    schedule = {"at": "07:00", "edition": "morning"}
+    assert client.post("/api/schedules", json={"name": "a", **schedule}, headers=auth).status_code == 201
     app.people.set_role("ops@example.com", _role("viewer"))
-    assert client.post("/api/schedules", json={"name": "b", "at": "07:00", "edition": "morning"}, headers=auth).status_code == 403
+    assert client.post("/api/schedules", json={"name": "b", **schedule}, headers=auth).status_code == 403
     assert app.api_tokens.revoke(token_id)
     assert client.get("/api/schedules", headers=auth).status_code == 401
     assert client.get("/api/schedules", headers={"Authorization": f"Bearer {token}x"}).status_code == 401
