@@ -191,7 +191,10 @@ def edition_view(running: Running, now: datetime) -> dict[str, Any]:
         "steps": [step_view(step, now) for step in wave.steps],
         "reports": {"sent_words": plural(reports.sent, "message"), "rows": report_rows},
         "errors": [{"reply": reply, "count": n, "words": plural(n, "reader")} for reply, n in running.errors],
-        "verbs": [str(v) for v in WAVE_VERBS if allows(v, str(status))],
+        # Pausing a paused edition is allowed (and does nothing): not offered.
+        "verbs": [
+            str(v) for v in WAVE_VERBS if allows(v, str(status)) and (v, status) != (Verb.PAUSE, E.PAUSED)
+        ],
         "href": f"/console/editions/{record.id}",
     }
 
