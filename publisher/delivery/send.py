@@ -192,7 +192,9 @@ class BatchSender:
         result = self._result = BatchResult()
         self._timings = result.timings
         self._heap = [_Attempt(0.0, i, row) for i, row in enumerate(rows)]  # sorted: a heap
-        self._fresh = list(self._heap)  # first attempts, in order: attempt.seq is the index
+        # First attempts not yet claimed, in order (attempt.seq is the index); None once claimed,
+        # so that a sent message is not kept until the batch ends.
+        self._fresh: list[_Attempt | None] = list(self._heap)
         self._claimed_to = 0  # the first attempts before this index have their claim started
         self._seq = len(self._heap)
         self._submitter = submitter(self.mailer)
@@ -276,10 +278,13 @@ class BatchSender:
         """Start the claims of the first attempts up to index ``last``, a group at a time."""
         fresh = self._fresh
         while self._claimed_to <= min(last, len(fresh) - 1):
-            group = fresh[self._claimed_to : self._claimed_to + CLAIM_GROUP]
+            start = self._claimed_to
+            group = fresh[start : start + CLAIM_GROUP]
+            fresh[start : start + len(group)] = [None] * len(group)  # held from here by the heap only
             self._claimed_to += len(group)
             futures: dict[int, Future[Claim]] = {}
             for attempt in group:
+                assert attempt is not None
                 attempt.claim = futures[attempt.row.id] = Future()
             self._claims.submit(self._claim_group, futures)
 
