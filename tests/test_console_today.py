@@ -204,5 +204,6 @@ def test_viewers_and_editors_are_refused_every_verb_and_a_post_needs_its_token(
                                                                       "back": "//evil.example/console/"},
                         follow_redirects=False)  # fmt: skip
         assert away.headers["location"] == f"/console/editions/{edition_id}?done=pause&edition={edition_id}"
+        assert "Paused: nothing more goes out until it is resumed." in ops.get(away.headers["location"]).text
     assert app.edition_store.get(edition_id).status == "paused"  # type: ignore[union-attr]
     assert [e.actor for e in app.audit.recent(action="edition.")] == ["ops@example.org"]

@@ -30,6 +30,7 @@ from publisher.subscribers.model import InvalidSubscriberError, validate
 from publisher.web.console.auth import require, source_of
 from publisher.web.console.forms import read_form
 from publisher.web.console.pages import render
+from publisher.web.console.verbs import TEXTS
 from publisher.web.console.words import moment
 
 router = APIRouter()
@@ -59,6 +60,8 @@ DONE = {
     "down": "Story moved down.",
     "subject": "Subject line saved.",
     "test-send": "Test sent.",
+    # The ops verbs (verbs.py) come back here with their own notice.
+    **{str(verb): text.done for verb, text in TEXTS.items()},
 }
 ACTIONS = ("pin", "exclude", "include", "up", "down")
 
