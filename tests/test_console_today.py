@@ -207,3 +207,25 @@ def test_viewers_and_editors_are_refused_every_verb_and_a_post_needs_its_token(
         assert "Paused: nothing more goes out until it is resumed." in ops.get(away.headers["location"]).text
     assert app.edition_store.get(edition_id).status == "paused"  # type: ignore[union-attr]
     assert [e.actor for e in app.audit.recent(action="edition.")] == ["ops@example.org"]
+
+
+def test_spans_and_rates_in_words() -> None:
+    from publisher.web.console.spans import duration, percent, rate, relative
+    from publisher.web.console.today import freeze_words
+
+    now = datetime(2026, 12, 4, 6, 55, tzinfo=UTC)
+    spans = [duration(timedelta(seconds=s)) for s in (20, 240, 5400, 12_000, 300_000)]
+    assert spans == ["under a minute", "about 4 minutes", "about 1 hour 30 minutes", "about 3 hours",
+                     "about 3 days"]  # fmt: skip
+    assert relative(now + timedelta(hours=2), now) == "in 2 hours"
+    assert relative(now - timedelta(minutes=5), now) == "5 minutes ago"
+    assert relative(now + timedelta(seconds=10), now) == "just now"
+    rates = [rate(r) for r in (None, 0.5, 12.4, 1234.0)]
+    assert rates == ["none in the last minute", "30 a minute", "12 a second", "1,234 a second"]
+    assert [percent(1, 400), percent(1, 2), percent(0, 0)] == ["0.25 %", "50 %", "0 %"]
+    assert freeze_words(now + timedelta(minutes=30), now) == (
+        "Its stories are frozen Friday, December 4, 2026 at 07:25 UTC (in 30 minutes)."
+    )
+    assert freeze_words(now - timedelta(hours=6), now).startswith(
+        "Not frozen yet, though due Friday, December 4, 2026 at 00:55 UTC (6 hours ago): is the beat"
+    )

@@ -18,7 +18,8 @@ def plural(n: int, one: str, many: str | None = None) -> str:
 
 
 def duration(span: timedelta) -> str:
-    """``under a minute``, ``about 4 minutes``, ``about 2 hours 10 minutes``, ``about 3 days``."""
+    """``under a minute``, ``about 4 minutes``, ``about 1 hour 10 minutes``, ``about 3 hours``, ``about 3
+    days``: minutes only while they matter."""
     seconds = span.total_seconds()
     if seconds < 60:
         return "under a minute"
@@ -27,9 +28,7 @@ def duration(span: timedelta) -> str:
         return f"about {plural(minutes, 'minute')}"
     hours, rest = divmod(minutes, 60)
     if hours < 48:
-        return f"about {plural(hours, 'hour')}" + (
-            f" {plural(rest, 'minute')}" if rest and hours < 10 else ""
-        )
+        return f"about {plural(hours, 'hour')}" + (f" {plural(rest, 'minute')}" if rest and hours < 2 else "")
     return f"about {plural(round(hours / 24), 'day')}"
 
 

@@ -99,8 +99,7 @@ def today_view(today: Today) -> dict[str, Any]:
             "first_words": moment(u.first) if u.first else "when its readers are added",
             "first_relative": relative(u.first, now) if u.first else "",
             "last_words": moment(u.last) if u.last else "",
-            "freeze_words": (f"Its stories are frozen {moment(u.freeze_at)} ({relative(u.freeze_at, now)})."
-                             if u.freeze_at else "Its stories are frozen."),
+            "freeze_words": freeze_words(u.freeze_at, now),
             "schedule": u.schedule,
         }
         for u in today.upcoming
@@ -144,6 +143,19 @@ def today_view(today: Today) -> dict[str, Any]:
     }
     view["shape"] = shape(view)
     return view
+
+
+def freeze_words(freeze_at: datetime | None, now: datetime) -> str:
+    """When a scheduled edition's stories are frozen; past that time and still not frozen, the beat
+    that freezes it is not running."""
+    if freeze_at is None:
+        return "Its stories are frozen."
+    if freeze_at > now:
+        return f"Its stories are frozen {moment(freeze_at)} ({relative(freeze_at, now)})."
+    return (
+        f"Not frozen yet, though due {moment(freeze_at)} ({relative(freeze_at, now)}): is the beat "
+        "(publisher run, or publisher beat) running?"
+    )
 
 
 def shape(view: dict[str, Any]) -> str:
