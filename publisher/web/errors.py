@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 TITLES = {
     400: ("Bad request", "This request cannot be answered."),
     401: ("Not allowed", "This needs a valid token."),
+    403: ("Not allowed", "You may not do this."),
     404: ("Not found", "There is no page at this address."),
     405: ("Not allowed", "This page cannot be used that way."),
     413: ("Too much data", "That request was larger than this site accepts."),
@@ -58,6 +59,12 @@ def _is_api(request: Request) -> bool:
 
 def _page(request: Request, status: int, text: str | None = None) -> Response:
     heading, default = TITLES.get(status, TITLES[400] if status < 500 else TITLES[500])
+    if request.url.path == "/console" or request.url.path.startswith("/console/"):
+        # The console's own layout, with its navigation when someone is logged in.
+        from publisher.web.console.pages import message
+
+        principal = getattr(request.state, "principal", None)
+        return message(request, principal, heading, text or default, status_code=status)
     return message_page(request.app.state.publisher.settings, heading, text or default, status_code=status)
 
 
