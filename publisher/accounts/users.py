@@ -95,7 +95,8 @@ class UserStore:
 
     def count_admins(self) -> int:
         with self.db.connect() as conn:
-            stmt = sa.select(sa.func.count()).where(t.c.role == str(Role.ADMIN), t.c.status == "active")
+            active_admin = sa.and_(t.c.role == str(Role.ADMIN), t.c.status == str(UserStatus.ACTIVE))
+            stmt = sa.select(sa.func.count()).where(active_admin)
             return int(conn.execute(stmt).scalar_one())
 
     def password_hash(self, user_id: int) -> str | None:
