@@ -56,4 +56,6 @@ def percent(part: int, whole: int) -> str:
     if not whole:
         return "0 %"
     value = 100 * part / whole
-    return f"{value:.2f} %" if 0 < value < 1 else f"{value:.0f} %"
+    if 0 < value < 1:
+        return f"{value:.2f} %"
+    return f"{value:.0f} %"
