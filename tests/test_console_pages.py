@@ -233,3 +233,43 @@ def test_articles_by_section_preview_retract_and_restore(stack) -> None:  # type
         ("editor@example.com", "article.retract", "world-2"),
     ]
     assert editor.get("/console/articles/no-such-story").status_code == 404
+
+
+def test_an_upcoming_edition_is_prepared_ahead_of_its_freeze_and_then_sent_by_the_sweep(stack) -> None:  # type: ignore[no-untyped-def]
+    """Editors get more than the minutes between an edition's freeze and its first zone: 'Prepare
+    it now' makes tomorrow's scheduled edition at once, a draft they can shape; the sweep later
+    sends that one, not a new one."""
+    from publisher.schedule.model import edition_schedule
+
+    app, _edition_id, clients = stack
+    app.schedules.add(edition_schedule("morning", at="07:00", timezone="Europe/London"))
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    listing = clients["editor"].get("/console/editions").text
+    assert "Prepare it now" in listing
+    assert "Prepare it now" not in clients["viewer"].get("/console/editions").text
+    form = {"schedule": "morning", "date": tomorrow.isoformat()}
+    refused = _post(clients["viewer"], "/console/editions", "/console/editions/prepare", form)
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+    bad = _post(clients["editor"], "/console/editions", "/console/editions/prepare",
+                {"schedule": "morning", "date": "2020-01-01"})  # fmt: skip
+    assert bad.status_code == 422 and "not an upcoming day" in bad.text  # type: ignore[attr-defined]
+    unknown = _post(clients["editor"], "/console/editions", "/console/editions/prepare",
+                    {"schedule": "evening", "date": tomorrow.isoformat()})  # fmt: skip
+    assert unknown.status_code == 404  # type: ignore[attr-defined]
+
+    made = _post(clients["editor"], "/console/editions", "/console/editions/prepare", form)
+    assert made.status_code == 303  # type: ignore[attr-defined]
+    record = app.edition_store.find("morning", tomorrow)
+    assert record is not None and record.status == "draft" and record.article_slugs
+    assert made.headers["location"].startswith(f"/console/editions/{record.id}")  # type: ignore[attr-defined]
+    page = clients["editor"].get(made.headers["location"]).text  # type: ignore[attr-defined]
+    assert "only if you pin them" in page and "Pin a story to the top" in page
+    assert ("editor@example.com", "edition.prepare", f"edition {record.id}") in _audit(app)
+    again = _post(clients["editor"], "/console/editions", "/console/editions/prepare", form)
+    assert again.headers["location"].startswith(f"/console/editions/{record.id}")  # type: ignore[attr-defined]
+
+    # The sweep at the first zone's time fills that edition; it makes no other.
+    due = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, 1, tzinfo=UTC)
+    app.scheduler.sweep(due)
+    assert app.edition_store.find("morning", tomorrow).id == record.id  # type: ignore[union-attr]
+    assert app.ledger.counts(record.id)["sent"] == 6  # every reader: the schedule's zone is fixed

@@ -26,6 +26,7 @@ from publisher.delivery.service import DeliveryService
 from publisher.delivery.states import LIVE, EditionState
 from publisher.dispatch import Dispatcher
 from publisher.edition.selection import EditionSpec, load_edition
+from publisher.errors import ConflictError, InvalidInputError, NotFoundError
 from publisher.schedule.clock import due_time, parse_hhmm
 from publisher.schedule.model import EDITION, FEEDS, SUBSCRIBER, Schedule
 from publisher.schedule.plan import editions_to_create, feed_refresh_due, send_window
@@ -36,6 +37,7 @@ from publisher.subscribers.store import SubscriberStore
 
 log = logging.getLogger(__name__)
 SWEEP_TASK = "schedule.sweep"
+PREPARE_DAYS_AHEAD = 2  # how far ahead an edition may be made before its freeze time
 
 
 @dataclass
@@ -130,6 +132,28 @@ class Scheduler:
         slots = self.subscribers.active_slots() if slots is None else slots
         return {(zone, hour): due_time(day, parse_hhmm(hour) if hour else schedule.send_time, zone).utc
                 for zone, hour in slots}  # fmt: skip
+
+    def prepare(self, name: str, day: date, now: datetime | None = None) -> tuple[EditionRecord, bool]:
+        """Make schedule ``name``'s edition of ``day`` now, ahead of its freeze time, so editors can
+        shape it (``publisher/delivery/contents.py``) for longer than the few minutes between its
+        freeze and its first zone. Its stories are those published so far: a story published
+        later is in it only if an editor pins it. The sweep then sends it as it would have. The
+        edition and whether it was made by this call (an existing one is returned as it is)."""
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        schedule = self.schedules.get(name)
+        if schedule is None or schedule.kind != EDITION or schedule.send_time is None:
+            raise NotFoundError(f"schedule: no edition schedule named {name!r}", field="schedule")
+        if schedule.paused:
+            raise ConflictError(f"schedule {name!r} is paused: resume it first", field="schedule")
+        if not schedule.runs_on(day):
+            raise InvalidInputError(f"date: schedule {name!r} makes no edition on {day}", field="date")
+        hours = () if schedule.timezone != SUBSCRIBER else _hours(self.subscribers.active_slots())
+        _first, last = send_window(schedule, day, hours)
+        if last < now or day > now.date() + timedelta(days=PREPARE_DAYS_AHEAD):
+            raise InvalidInputError(
+                f"date: {day} is not an upcoming day (today to {PREPARE_DAYS_AHEAD} days ahead)", field="date"
+            )
+        return self.freeze(schedule, day)
 
     def freeze(
         self, schedule: Schedule, day: date, slots: list[tuple[str, str | None]] | None = None

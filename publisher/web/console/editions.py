@@ -60,6 +60,7 @@ DONE = {
     "down": "Story moved down.",
     "subject": "Subject line saved.",
     "test-send": "Test sent.",
+    "prepare": "Edition made ahead of time: stories published from now on are in it only if you pin them.",
     # The ops verbs (verbs.py) come back here with their own notice.
     **{str(verb): text.done for verb, text in TEXTS.items()},
 }
@@ -77,6 +78,25 @@ async def editions_list(
     listing = await run_in_threadpool(_app(request).editions.listing, days_ahead=2, past=60)
     return render(request, "editions.html", principal, heading="Editions", listing=listing,
                   day=_day, moment=moment)  # fmt: skip
+
+
+@router.post("/editions/prepare")
+async def prepare(
+    request: Request, principal: Annotated[Principal, Depends(require(Permission.EDIT))]
+) -> Response:
+    """Make an upcoming scheduled edition now (``Scheduler.prepare``), to shape it before it goes."""
+    form = await read_form(request)
+    name, given = form.get("schedule").strip(), form.get("date").strip()
+    if not name or len(name) > 100:
+        raise InvalidInputError("schedule: the schedule's name", field="schedule")
+    try:
+        day = date.fromisoformat(given)
+    except ValueError:
+        raise InvalidInputError("date: a day as YYYY-MM-DD", field="date") from None
+    record, made = await run_in_threadpool(_app(request).scheduler.prepare, name, day)
+    if made:
+        await _audit(request, principal, "edition.prepare", record.id, {"schedule": name, "date": given})
+    return _back(record.id, "prepare", "stories")
 
 
 @router.get("/editions/{edition_id}", response_class=HTMLResponse)
