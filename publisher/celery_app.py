@@ -68,7 +68,9 @@ def make_celery(settings: Settings, services: Callable[[], Services] | None = No
 
 
 def _register(celery: Celery, current: Callable[[], Services], spec: TaskSpec) -> None:
-    @celery.task(name=spec.name, bind=True, max_retries=spec.max_retries)
+    # shared=False: a shared task would be added to every Celery app made later in the process
+    # (tests make one per App), and the first callable registered under a name would win.
+    @celery.task(name=spec.name, bind=True, max_retries=spec.max_retries, shared=False)
     def run(self: Any, **kwargs: Any) -> Any:
         try:
             return spec.func(current(), **kwargs)

@@ -32,8 +32,9 @@ class KeyStore:
         insert = (sqlite.insert if self.db.is_sqlite else postgresql.insert)(t)
         with self.db.begin() as conn:
             conn.execute(
-                insert.values(name=name, value=secrets.token_urlsafe(32), created_at=datetime.now(UTC))
-                .on_conflict_do_nothing(index_elements=[t.c.name])
+                insert.values(
+                    name=name, value=secrets.token_urlsafe(32), created_at=datetime.now(UTC)
+                ).on_conflict_do_nothing(index_elements=[t.c.name])
             )
         made = self.get(name)
         assert made is not None, f"key {name!r} vanished right after it was stored"

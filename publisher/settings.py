@@ -403,7 +403,9 @@ class Settings(BaseSettings):
         "", "SNS topic ARNs (comma-separated) whose SES notifications are taken; unset = /webhooks/ses off"
     )
     webhook_max_age: int = _setting(
-        300, "seconds a signed webhook call stays valid (older ones and replays are refused)", ge=30,
+        300,
+        "seconds a signed webhook call stays valid (older ones and replays are refused)",
+        ge=30,
         le=86_400,
     )
     # Delivery (publisher/delivery, publisher/mail): the ledger, SMTP, DKIM, rate limit.
@@ -438,9 +440,7 @@ class Settings(BaseSettings):
     dkim_domain: Domain = _setting("", "DKIM signing domain (d=)")
 
     # Readers signing up (publisher/subscribers/signup.py, /subscribe and /confirm).
-    confirm_ttl_hours: int = _setting(
-        168, "hours a confirmation link stays valid", ge=1, le=8760
-    )
+    confirm_ttl_hours: int = _setting(168, "hours a confirmation link stays valid", ge=1, le=8760)
     confirm_resend_hours: int = _setting(
         24, "at most one confirmation (or already-subscribed) email per address in this many hours",
         ge=1, le=720,
@@ -449,9 +449,7 @@ class Settings(BaseSettings):
         10, "signup POSTs accepted per client IP per subscribe_rate_window (Redis when configured)",
         ge=1, le=100_000,
     )  # fmt: skip
-    subscribe_rate_window: int = _setting(
-        3600, "seconds of the per-IP signup rate window", ge=1, le=86_400
-    )
+    subscribe_rate_window: int = _setting(3600, "seconds of the per-IP signup rate window", ge=1, le=86_400)
     # Returned mail (publisher/inbound): publisher inbound serve and soft-bounce counting.
     soft_bounce_limit: int = _setting(
         3, "soft bounces within soft_bounce_days that make a reader bounced", ge=1, le=100
@@ -462,7 +460,9 @@ class Settings(BaseSettings):
         gt=0, le=1, allow_inf_nan=False,
     )  # fmt: skip
     inbound_max_bytes: int = _setting(
-        10_485_760, "largest message publisher inbound serve accepts, bytes (552 beyond)", ge=1024,
+        10_485_760,
+        "largest message publisher inbound serve accepts, bytes (552 beyond)",
+        ge=1024,
         le=268_435_456,
     )
     inbound_tls_cert: Text = _setting(

@@ -41,6 +41,7 @@ class Services(Protocol):
     @property
     def dispatcher(self) -> Dispatcher: ...
 
+
 QUEUES = ("editions", "deliveries", "feeds")
 
 

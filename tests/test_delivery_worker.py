@@ -156,3 +156,15 @@ def test_tasks_lost_by_redis_are_sent_by_the_lease_sweep(
             worker.wait(timeout=30)
         app.close()
     assert recorder.counts() == {reader(i): 1 for i in range(200)}
+
+
+def test_each_celery_app_runs_the_tasks_it_was_made_with(make_settings) -> None:
+    """Tests (and any process) may make several Apps, each with its Celery app: every one must run
+    its own services' tasks, never the callables of the first app made in the process."""
+    from publisher.celery_app import make_celery
+    from publisher.tasks import load_all
+
+    first = make_celery(make_settings(), services=lambda: None)  # type: ignore[arg-type,return-value]
+    second = make_celery(make_settings(), services=lambda: None)  # type: ignore[arg-type,return-value]
+    for name in load_all():
+        assert first.tasks[name].run.__func__ is not second.tasks[name].run.__func__, name

@@ -78,7 +78,9 @@ def test_a_retracted_article_leaves_its_archive_page_and_the_sitemaps(make_setti
         newest = app.articles.get(slugs[-1])
         assert newest is not None
         news = etree.fromstring(feed_bytes(app, "sitemaps/news.xml"))
-        assert [u.findtext(f"{SITEMAP}loc") for u in news] == [f"https://news.example.com/articles/{slugs[-1]}"]
+        assert [u.findtext(f"{SITEMAP}loc") for u in news] == [
+            f"https://news.example.com/articles/{slugs[-1]}"
+        ]
         app.retract(slugs[-1])
         assert not (Path(app.settings.feeds_dir) / "sitemaps/news.xml").exists()  # nothing recent left
         root = Path(app.settings.feeds_dir)

@@ -278,7 +278,7 @@ def test_export_csv_writes_formulas_as_text() -> None:
     write_csv([("a@example.org", "=HYPERLINK(\"x\")", "UTC", "+1;-2", "active"),
                ("b@example.org", "@SUM(A1)", "UTC", "\tx", "active")], out)  # fmt: skip
     rows = out.getvalue().splitlines()
-    assert rows[1] == "a@example.org,\"'=HYPERLINK(\"\"x\"\")\",UTC,'+1;-2,active"
+    assert rows[1] == 'a@example.org,"\'=HYPERLINK(""x"")",UTC,\'+1;-2,active'
     assert rows[2].split(",")[1:4] == ["'@SUM(A1)", "UTC", "'\tx"]
 
 

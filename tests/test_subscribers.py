@@ -75,8 +75,10 @@ def test_store_upserts_case_insensitively_and_never_resubscribes(any_db_app) -> 
     assert store.remove("eve@EXAMPLE.com") is True and store.remove("nobody@example.com") is False
     eve = store.find("eve@example.com")
     assert eve is not None and eve.status is Status.UNSUBSCRIBED and eve.name == "Eve B"
-    assert [(e["kind"], e["source"]) for e in store.events(eve.id)] == [("add", "import"),
-                                                                      ("unsubscribe", "ops")]
+    assert [(e["kind"], e["source"]) for e in store.events(eve.id)] == [
+        ("add", "import"),
+        ("unsubscribe", "ops"),
+    ]
     assert store.unsubscribe(999999) is False
 
 

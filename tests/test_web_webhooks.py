@@ -245,8 +245,11 @@ POSTMARK_AUTH = "Basic " + base64.b64encode(b"postmark:s3cret-pass").decode()
 
 
 def test_postmark_bounce_and_complaint_with_basic_auth(client: TestClient, hooked: App) -> None:
-    for payload in (POSTMARK_BOUNCE, POSTMARK_COMPLAINT,
-                    {**POSTMARK_BOUNCE, "Type": "SoftBounce", "Email": "erin@example.com", "ID": 9}):
+    for payload in (
+        POSTMARK_BOUNCE,
+        POSTMARK_COMPLAINT,
+        {**POSTMARK_BOUNCE, "Type": "SoftBounce", "Email": "erin@example.com", "ID": 9},
+    ):
         answer = client.post("/webhooks/postmark", json=payload, headers={"Authorization": POSTMARK_AUTH})
         assert answer.status_code == 200, answer.text
     statuses = _statuses(hooked)
@@ -332,8 +335,9 @@ def test_ses_notifications_signed_v1_and_v2_cert_fetched_once(
     ]
     for call in calls:
         # SNS posts JSON as text/plain.
-        answer = client.post("/webhooks/ses", content=json.dumps(call),
-                             headers={"Content-Type": "text/plain"})
+        answer = client.post(
+            "/webhooks/ses", content=json.dumps(call), headers={"Content-Type": "text/plain"}
+        )
         assert answer.status_code == 200, answer.text
     statuses = _statuses(hooked)
     assert [statuses[e] for e in READERS[:4]] == ["bounced", "complained", "bounced", "active"]
@@ -359,11 +363,13 @@ def test_ses_forged_calls_are_401(client: TestClient, hooked: App, fetched: list
     call = {
         "http cert": lambda: _sns("Notification", message, url=CERT_URL.replace("https", "http")),
         "other host": lambda: _sns("Notification", message, url="https://evil.example.com/cert.pem"),
-        "lookalike host": lambda: _sns("Notification", message,
-                                       url="https://sns.us-east-1.amazonaws.com.evil.example/c.pem"),
+        "lookalike host": lambda: _sns(
+            "Notification", message, url="https://sns.us-east-1.amazonaws.com.evil.example/c.pem"
+        ),
         "other topic": lambda: _sns("Notification", message, topic=TOPIC + "-other"),
-        "other key": lambda: _sns("Notification", message,
-                                  key=rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        "other key": lambda: _sns(
+            "Notification", message, key=rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ),
         "tampered": lambda: {**_sns("Notification", message), "Message": _ses_bounce("bob@example.org")},
         "stale": lambda: _sns("Notification", message, when=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)),
         "version 3": lambda: _sns("Notification", message, version="3"),

@@ -127,9 +127,7 @@ class CompiledEditions:
         return found
 
 
-def edition_subject(
-    edition: Edition, settings: Settings, templates: jinja2.Environment | None = None
-) -> str:
+def edition_subject(edition: Edition, settings: Settings, templates: jinja2.Environment | None = None) -> str:
     """The subject line the edition went out with, for the editions feed and list."""
     if edition.subject:
         return edition.subject

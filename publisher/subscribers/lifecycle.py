@@ -187,13 +187,15 @@ class SubscriberLifecycle:
                 return (SignupOutcome.ALREADY if sent else SignupOutcome.LIMITED), row.id
             if status == Status.PENDING:
                 sent = conn.execute(
-                    mine.where(t.c.status == str(Status.PENDING))
-                    .values(confirm_sent_at=now, send_time=hour, **_profile(item))
+                    mine.where(t.c.status == str(Status.PENDING)).values(
+                        confirm_sent_at=now, send_time=hour, **_profile(item)
+                    )
                 ).rowcount
                 return (SignupOutcome.CONFIRM if sent else SignupOutcome.LIMITED), row.id
             moved = conn.execute(
-                mine.where(_leaves(Move.SIGNUP))
-                .values(status=_to(Move.SIGNUP), confirm_sent_at=now, send_time=hour, **_profile(item))
+                mine.where(_leaves(Move.SIGNUP)).values(
+                    status=_to(Move.SIGNUP), confirm_sent_at=now, send_time=hour, **_profile(item)
+                )
             ).rowcount
             if not moved:
                 return SignupOutcome.LIMITED, row.id

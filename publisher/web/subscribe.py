@@ -144,4 +144,3 @@ def _expired(app: Any) -> HTMLResponse:
 def _ttl_words(ttl: timedelta) -> str:
     hours = int(ttl.total_seconds() // 3600)
     return f"{hours // 24} days" if hours % 24 == 0 and hours >= 48 else f"{hours} hours"
-
