@@ -1,7 +1,8 @@
 """Delivery speed, end to end: PostgreSQL + Redis + 2 worker processes + DKIM, into Postfix's
 smtp-sink on 127.0.0.1; and, in the same run, two ceilings: a bare smtplib loop pushing one
 pre-built message of the same size over one connection to the same sink (``ceiling_rate``), and
-four such loops at once, in four processes (``ceiling_parallel_rate``).
+four such loops at once, in four processes (``ceiling_parallel_rate``). Each ceiling is measured
+before and after the delivery and the faster of the two is the one reported.
 
 Targets (issue 14), for 100,000 subscribers: end to end >= 1.0x the one-connection ceiling
 (``ratio``), also reported against the four-connection one (``ratio_parallel``); ledger fill
@@ -74,6 +75,13 @@ def main() -> None:
         record = app.delivery.editions.get(edition_id)
         assert record is not None
 
+        # The ceilings run before and after the delivery; the better of the two counts (the
+        # machine's noise, the database's vacuum after the run, only ever flatter ours).
+        sample = _one_message(app, edition_id)
+        ceiling_n = min(args.ceiling_messages, args.subscribers)
+        ceiling_s = _ceiling(services.smtp_port, sample, ceiling_n)
+        parallel_s = _parallel_ceiling(services.smtp_port, sample, ceiling_n, connections=4)
+
         workers = services.start_workers(args.workers)
         log(f"{args.subscribers} subscribers, {args.workers} worker processes ready")
         sampler = _RssSampler(workers)
@@ -96,12 +104,10 @@ def main() -> None:
             sys.exit(f"not all sent: {counts}")
         log(f"delivered {counts['sent']} in {seconds:.1f} s (fill {fill_s:.2f} s)")
 
-        sample = _one_message(app, edition_id)
-        ceiling_n = min(args.ceiling_messages, args.subscribers)
-        ceiling_s = _ceiling(services.smtp_port, sample, ceiling_n)
-        log(f"ceiling: {ceiling_n} messages of {len(sample):,} bytes in {ceiling_s:.1f} s")
-        parallel_s = _parallel_ceiling(services.smtp_port, sample, ceiling_n, connections=4)
-        log(f"ceiling, 4 connections: {ceiling_n} messages in {parallel_s:.1f} s")
+        ceiling_s = min(ceiling_s, _ceiling(services.smtp_port, sample, ceiling_n))
+        log(f"ceiling: {ceiling_n} messages of {len(sample):,} bytes in {ceiling_s:.1f} s (the better run)")
+        parallel_s = min(parallel_s, _parallel_ceiling(services.smtp_port, sample, ceiling_n, connections=4))
+        log(f"ceiling, 4 connections: {ceiling_n} messages in {parallel_s:.1f} s (the better run)")
         app.close()
         profile = services.profile()
 
