@@ -350,3 +350,34 @@ def test_a_batch_keeps_only_the_messages_in_flight(make_settings) -> None:
     # signer's and stuffer's per-edition pieces, the rows) is far less than its 400 messages:
     # about 40 of them; a batch that kept each message it sent peaks above 400.
     assert peak < 100 * mailer.size, (peak, mailer.size)
+
+
+def test_every_message_a_real_server_receives_verifies_with_dkimpy(make_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The pipelined path writes each message as pre-stuffed pieces with its DKIM header: what the
+    server takes in (dot-stuffing undone) is the signed message, and dkimpy verifies every one,
+    readers whose name starts a line with '.' included."""
+    import base64
+    import subprocess
+
+    import dkim
+
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+                            check=True, capture_output=True).stdout  # fmt: skip
+    dns = {b"s1._domainkey.news.example.com.": b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)}
+    recorder = Recorder()
+    with SmtpServer(recorder) as server:
+        app = App(make_settings(smtp_url=server.url, dkim_key_file=str(key), dkim_selector="s1",
+                                dkim_domain="news.example.com"))  # fmt: skip
+        edition_id = seed(app, CLAIMED_AHEAD + 10)
+        with app.db.begin() as conn:  # a leading dot starts a QP line in the text part
+            conn.execute(subscribers.update().where(subscribers.c.email == reader(3)).values(name=".Dot"))
+        app.delivery.start(edition_id)
+        app.close()
+    assert recorder.counts() == {reader(i): 1 for i in range(CLAIMED_AHEAD + 10)}
+    for rcpt, content in recorder.messages:
+        assert content.startswith(b"DKIM-Signature: ")
+        assert dkim.verify(content, dnsfunc=lambda name, timeout=5: dns.get(name)), rcpt
+    dotted = dict(recorder.messages)[reader(3)]
+    assert b"\r\n.Dot" in dotted and b"\r\n..Dot" not in dotted
