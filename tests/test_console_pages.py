@@ -237,29 +237,35 @@ def test_articles_by_section_preview_retract_and_restore(stack) -> None:  # type
 
 def test_an_upcoming_edition_is_prepared_ahead_of_its_freeze_and_then_sent_by_the_sweep(stack) -> None:  # type: ignore[no-untyped-def]
     """Editors get more than the minutes between an edition's freeze and its first zone: 'Prepare
-    it now' makes tomorrow's scheduled edition at once, a draft they can shape; the sweep later
+    it now' makes a scheduled edition at once, a draft they can shape; the sweep later
     sends that one, not a new one."""
     from publisher.schedule.model import edition_schedule
 
     app, _edition_id, clients = stack
-    app.schedules.add(edition_schedule("morning", at="07:00", timezone="Europe/London"))
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    # Tomorrow's edition at noon UTC, with a story of its own morning (stored ahead of time, so the
+    # test reads the same at any hour); the page's own edition is today's.
+    day = (datetime.now(UTC) + timedelta(days=1)).date()
+    due = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    story = Article(slug="tomorrow-1", title="Tomorrow's story", section="World", summary="sum",
+                    quick_looks=("bullet",))  # fmt: skip
+    app.articles.save_many([story], published_at=due - timedelta(hours=3))
+    app.schedules.add(edition_schedule("morning", at="12:00", timezone="UTC"))
     listing = clients["editor"].get("/console/editions").text
     assert "Prepare it now" in listing
     assert "Prepare it now" not in clients["viewer"].get("/console/editions").text
-    form = {"schedule": "morning", "date": tomorrow.isoformat()}
+    form = {"schedule": "morning", "date": day.isoformat()}
     refused = _post(clients["viewer"], "/console/editions", "/console/editions/prepare", form)
     assert refused.status_code == 403  # type: ignore[attr-defined]
     bad = _post(clients["editor"], "/console/editions", "/console/editions/prepare",
                 {"schedule": "morning", "date": "2020-01-01"})  # fmt: skip
     assert bad.status_code == 422 and "not an upcoming day" in bad.text  # type: ignore[attr-defined]
     unknown = _post(clients["editor"], "/console/editions", "/console/editions/prepare",
-                    {"schedule": "evening", "date": tomorrow.isoformat()})  # fmt: skip
+                    {"schedule": "evening", "date": day.isoformat()})  # fmt: skip
     assert unknown.status_code == 404  # type: ignore[attr-defined]
 
     made = _post(clients["editor"], "/console/editions", "/console/editions/prepare", form)
     assert made.status_code == 303  # type: ignore[attr-defined]
-    record = app.edition_store.find("morning", tomorrow)
+    record = app.edition_store.find("morning", day)
     assert record is not None and record.status == "draft" and record.article_slugs
     assert made.headers["location"].startswith(f"/console/editions/{record.id}")  # type: ignore[attr-defined]
     page = clients["editor"].get(made.headers["location"]).text  # type: ignore[attr-defined]
@@ -268,8 +274,7 @@ def test_an_upcoming_edition_is_prepared_ahead_of_its_freeze_and_then_sent_by_th
     again = _post(clients["editor"], "/console/editions", "/console/editions/prepare", form)
     assert again.headers["location"].startswith(f"/console/editions/{record.id}")  # type: ignore[attr-defined]
 
-    # The sweep at the first zone's time fills that edition; it makes no other.
-    due = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 7, 1, tzinfo=UTC)
-    app.scheduler.sweep(due)
-    assert app.edition_store.find("morning", tomorrow).id == record.id  # type: ignore[union-attr]
+    # The sweep at the edition's time fills that edition; it makes no other.
+    app.scheduler.sweep(due + timedelta(minutes=1))
+    assert app.edition_store.find("morning", day).id == record.id  # type: ignore[union-attr]
     assert app.ledger.counts(record.id)["sent"] == 6  # every reader: the schedule's zone is fixed
