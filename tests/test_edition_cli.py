@@ -88,3 +88,12 @@ def test_demo_step_writes_the_preview(make_settings, tmp_path: Path) -> None:  #
         b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         in (tmp_path / "demo/preview.eml").read_bytes()
     )
+
+
+def test_the_demo_runs_every_step(cli) -> None:  # type: ignore[no-untyped-def]
+    """``publisher demo`` (the README's main command) on the embedded default, every step through."""
+    from publisher.cli.demo import STEPS
+
+    output = cli("demo").stdout
+    assert f"{len(STEPS)}. The newsroom console" in output
+    assert "GET /console/ -> 200: Today shows the editions" in output

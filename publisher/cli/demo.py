@@ -165,9 +165,44 @@ def step_signup(demo: App, _examples: Path) -> bool:
     return reader.status == "active"
 
 
+def step_console(demo: App, _examples: Path) -> bool:
+    """An ops user is added with ``publisher users add``'s link, sets a password and reads Today,
+    through the web app itself (in-process)."""
+    import re
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+    from publisher.accounts.roles import Role
+    from publisher.web import create_app
+
+    address, password = "desk@example.org", "demo only: a long passphrase"
+    click.secho(f"The newsroom console: {address} joins as ops and reads Today", bold=True)
+    link = f"/console/set-password/{demo.people.add(address, Role.OPS).link_token}"
+    click.echo(f"   publisher users add {address} --role ops  ->  {link[:32]}...")
+    csrf = re.compile(r'name="csrf_token" value="([^"]*)"')
+    with TestClient(create_app(demo), base_url=demo.settings.site_url.rstrip("/")) as web:
+
+        def form_token(path: str) -> str:
+            found = csrf.search(web.get(path).text)
+            return found.group(1) if found else ""
+
+        web.post(link, data={"csrf_token": form_token(link), "password": password, "confirm": password})
+        answer = web.post("/console/login", follow_redirects=False, data={
+            "csrf_token": form_token("/console/login"), "email": address, "password": password,
+            "next": "/console/"})  # fmt: skip
+        click.echo(f"   password set, POST /console/login -> {answer.status_code}")
+        today = web.get("/console/")
+        shown = "Morning Edition" in today.text
+        click.echo(f"   GET /console/ -> {today.status_code}: Today{' shows the editions' if shown else ''}")
+    click.echo("   for real: `publisher users add YOU --role admin`, open the link, `publisher serve`")
+    return answer.status_code == 303 and today.status_code == 200 and shown
+
+
 # The pipeline, in order; each step prints what it did and returns False on failure.
 STEPS: list[Callable[[App, Path], bool]] = [
-    step_ingest, step_feeds, step_edition_preview, step_deliver, step_signup, step_schedule,
+    step_ingest, step_feeds, step_edition_preview, step_deliver, step_signup, step_schedule, step_console,
 ]  # fmt: skip
 
 
