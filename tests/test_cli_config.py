@@ -35,6 +35,17 @@ def test_a_bad_setting_stops_every_command_at_start(cli, monkeypatch, command: l
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    "command", [["--help"], ["edition", "--help"], ["users", "add", "--help"], ["serve", "--help"]]
+)
+def test_help_needs_no_settings(cli, monkeypatch, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Someone fixing a bad setting can still read the help: only a command that runs reads them."""
+    monkeypatch.setenv("PUBLISHER_MAIL_FROM", "Newslooks Desk")
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Usage: ") and result.stderr == ""
+
+
 def test_every_bad_setting_is_one_line(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PUBLISHER_DELIVERY_STUCK_POLICY", "maybe")
     monkeypatch.setenv("PUBLISHER_SECRET_KEY", "change-me")

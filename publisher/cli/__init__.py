@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -36,23 +38,38 @@ class _Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """publisher: Newslooks articles to feeds and the Morning Edition email."""
-    # Settings are read and checked here, once, before any command: a process with a bad setting
-    # (serve, worker, beat, run included) stops at start with exit status 2.
-    ctx.obj = ctx.with_resource(_closing(App(Settings.load())))
+    ctx.obj = ctx.with_resource(_Lazy())
 
 
-class _closing:  # noqa: N801 - reads as a context manager name
-    def __init__(self, app: App) -> None:
-        self.app = app
+class _Lazy:
+    """The App, made on first use: settings are read and checked, once, when a command starts and
+    before it does anything, so a process with a bad setting (serve, worker, beat, run included)
+    stops at start with exit status 2; ``--help`` and usage errors need no settings."""
 
-    def __enter__(self) -> App:
+    def __init__(self) -> None:
+        self.app: App | None = None
+
+    def get(self) -> App:
+        if self.app is None:
+            self.app = App(Settings.load())
         return self.app
 
+    def __enter__(self) -> _Lazy:
+        return self
+
     def __exit__(self, *exc: object) -> None:
-        self.app.close()
+        if self.app is not None:
+            self.app.close()
 
 
-pass_app = click.make_pass_decorator(App)
+def pass_app(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give the command the App as its first argument (made on first use, see ``_Lazy``)."""
+
+    @functools.wraps(command)
+    def with_app(*args: Any, **kwargs: Any) -> Any:
+        return command(click.get_current_context().find_object(_Lazy).get(), *args, **kwargs)  # type: ignore[union-attr]
+
+    return with_app
 
 
 def print_json(value: Any) -> None:
