@@ -299,33 +299,16 @@ class Lifecycle:
                 counts[edition_id] = counts.get(edition_id, 0) + 1
         return counts
 
-    def claim(
-        self,
-        row_id: int,
-        now: datetime | None = None,
-        *,
-        sent: tuple[int, str] | None = None,
-        conn: Connection | None = None,
-    ) -> Claim:
-        """queued → sending, if the row is still queued, its edition live and its reader active.
-
-        ``sent`` (row id, Message-ID) records the previous row as sent in the same transaction: one
-        commit per message instead of two, and nothing is sent between the two writes.
-        """
-        now = now or now_utc()
-        with self._begin(conn) as tx:
-            if sent is not None:
-                tx.execute(_SENT, {"row_id": sent[0], "b_message_id": sent[1], "now": now})
-            if tx.execute(_CLAIM, {"row_id": row_id, "now": now}).rowcount:
-                return Claim.CLAIMED
-            skipped = tx.execute(_SKIP_GONE, {"row_id": row_id}).rowcount
-        return Claim.SKIPPED if skipped else Claim.TAKEN
+    def claim(self, row_id: int, now: datetime | None = None, *, conn: Connection | None = None) -> Claim:
+        """queued → sending, if the row is still queued, its edition live and its reader active."""
+        return self.claim_many([row_id], now, conn=conn)[row_id]
 
     def claim_many(
         self, row_ids: Sequence[int], now: datetime | None = None, *, conn: Connection | None = None
     ) -> dict[int, Claim]:
         """``claim`` for a group of rows in one transaction: two statements whatever its size
-        (claim those that can be; of the rest, skip those whose reader left)."""
+        (claim those that can be; of the rest, skip those whose reader left, SKIPPED; any other
+        is TAKEN: another worker has it, it is done, or its edition is not live)."""
         if not row_ids:
             return {}
         now = now or now_utc()
@@ -340,8 +323,7 @@ class Lifecycle:
     def mark_sent(
         self, row_id: int, message_id: str, now: datetime | None = None, *, conn: Connection | None = None
     ) -> None:
-        with self._begin(conn) as tx:
-            tx.execute(_SENT, {"row_id": row_id, "b_message_id": message_id, "now": now or now_utc()})
+        self.mark_sent_many([(row_id, message_id)], now, conn=conn)
 
     def mark_sent_many(
         self, sent: Sequence[tuple[int, str]], now: datetime | None = None, *, conn: Connection | None = None
@@ -541,27 +523,7 @@ def _due_by_slot(due_at: Mapping[Any, datetime]) -> tuple[Any, Any]:
 
 
 # The statements of the per-message path, built once (building one costs more than running it).
-_ACTIVE = sa.exists().where(s.c.id == d.c.subscriber_id, s.c.status == "active")
-_LIVE = sa.exists().where(e.c.id == d.c.edition_id, e.c.status.in_(sorted(LIVE)))
-_CLAIM = (
-    d.update()
-    .where(d.c.id == sa.bindparam("row_id"), _leaves(RowMove.CLAIM), _ACTIVE, _LIVE)
-    .values(status=_to(RowMove.CLAIM), claimed_at=sa.bindparam("now"), attempts=d.c.attempts + 1)
-)
-_SKIP_GONE = (
-    d.update()
-    .where(d.c.id == sa.bindparam("row_id"), _leaves(RowMove.GONE), ~_ACTIVE)
-    .values(
-        status=_to(RowMove.GONE),
-        last_error=sa.literal("subscriber ")
-        + sa.func.coalesce(
-            sa.select(s.c.status).where(s.c.id == d.c.subscriber_id).scalar_subquery(), "removed"
-        ),
-    )
-)
-
-
-# The group forms are planned alike whatever the statistics say: the rows are found by primary
+# They are planned alike whatever the statistics say: the rows are found by primary
 # key only, and the reader and the edition by theirs, one lookup per row: each state test is written
 # so no index serves it (after a fill or an import the status statistics are stale, and once led
 # the planner to scan every queued row, or every active reader, per group), and OFFSET 0 keeps each
@@ -595,12 +557,7 @@ _SKIP_GONE_MANY = (
     )
     .returning(d.c.id)
 )
-_SENT = (
-    d.update()
-    .where(d.c.id == sa.bindparam("row_id"), _leaves(RowMove.SENT))
-    .values(status=_to(RowMove.SENT), message_id=sa.bindparam("b_message_id"), sent_at=sa.bindparam("now"))
-)
-# The same for executemany (a group of sends, one commit), which takes no expanding IN list: the
+# SQLite: a group of sends by executemany (one commit), which takes no expanding IN list: the
 # states it leaves as literals.
 _SENT_LEAVES = sorted(ROW_MOVES[RowMove.SENT].leaves)
 _SENT_EACH = (
