@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from publisher.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from publisher.mail.mailer import Ahead, Outcome, ServerUnreachableError
+from publisher.mail.message import dot_stuffed
 
 HARD_BOUNCES = frozenset({550, 551, 553})
 # One SSL context per verification mode for the process: building one loads the system's CA
@@ -298,7 +299,7 @@ def _quoted(address: str) -> str:
 
 def _stuffed(msg: bytes) -> bytes:
     """The message as DATA sends it: a '.' doubled at the start of every line, then CRLF.CRLF."""
-    stuffed = (b"." if msg.startswith(b".") else b"") + msg.replace(b"\n.", b"\n..")
+    stuffed = dot_stuffed(msg)
     return stuffed + (b".\r\n" if stuffed.endswith(b"\r\n") else b"\r\n.\r\n")
 
 
