@@ -147,13 +147,13 @@ class Scheduler:
             raise ConflictError(f"schedule {name!r} is paused: resume it first", field="schedule")
         if not schedule.runs_on(day):
             raise InvalidInputError(f"date: schedule {name!r} makes no edition on {day}", field="date")
-        hours = () if schedule.timezone != SUBSCRIBER else _hours(self.subscribers.active_slots())
-        _first, last = send_window(schedule, day, hours)
+        slots = self.subscribers.active_slots() if schedule.timezone == SUBSCRIBER else []
+        _first, last = send_window(schedule, day, _hours(slots))
         if last < now or day > now.date() + timedelta(days=PREPARE_DAYS_AHEAD):
             raise InvalidInputError(
                 f"date: {day} is not an upcoming day (today to {PREPARE_DAYS_AHEAD} days ahead)", field="date"
             )
-        return self.freeze(schedule, day)
+        return self.freeze(schedule, day, slots)
 
     def freeze(
         self, schedule: Schedule, day: date, slots: list[tuple[str, str | None]] | None = None
