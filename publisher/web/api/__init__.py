@@ -22,6 +22,7 @@ from publisher.accounts.roles import Permission
 from publisher.app import App
 from publisher.limits import MAX_ID
 from publisher.web.console.auth import source_of
+from publisher.web.context import publisher_app
 from publisher.web.guard import needs
 
 _bearer = HTTPBearer(auto_error=False, description="PUBLISHER_API_TOKEN, or a personal token (pub_...)")
@@ -46,12 +47,9 @@ def require_token(
 
 def audit(request: Request, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
     """Record a change made through the API by its caller."""
-    app = request.app.state.publisher
-    app.audit.record(principal_of(request).email, action, target, source=source_of(request), detail=detail)
-
-
-def publisher_app(request: Request) -> App:
-    return request.app.state.publisher
+    publisher_app(request).audit.record(
+        principal_of(request).email, action, target, source=source_of(request), detail=detail
+    )
 
 
 # Route parameter type: the publisher App of this web app.

@@ -18,6 +18,7 @@ from publisher.errors import NotFoundError
 from publisher.web.console.auth import require, source_of
 from publisher.web.console.pages import render
 from publisher.web.console.words import moment
+from publisher.web.context import publisher_app
 
 router = APIRouter()
 PAGE = 50
@@ -27,10 +28,6 @@ DONE = {"retract": "Story retracted: gone from the site, the feeds and editions 
         "restore": "Story restored: back on the site and in the feeds."}  # fmt: skip
 
 
-def _app(request: Request) -> Any:
-    return request.app.state.publisher
-
-
 @router.get("/articles", response_class=HTMLResponse)
 async def articles_page(
     request: Request,
@@ -38,7 +35,7 @@ async def articles_page(
     section: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
 
     def read() -> tuple[list[tuple[str, str]], list[Any]]:
         found = app.articles.list(section=section or None, include_retracted=True, limit=PAGE + 1,
@@ -63,7 +60,7 @@ async def article_page(
     principal: Annotated[Principal, Depends(require(Permission.VIEW))],
     done: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    article = await run_in_threadpool(_found, _app(request), slug)
+    article = await run_in_threadpool(_found, publisher_app(request), slug)
     return render(request, "article.html", principal, heading=article.title, article=article,
                   notice=DONE.get(done), moment=moment)  # fmt: skip
 
@@ -83,7 +80,7 @@ async def restore(
 
 
 async def _change(request: Request, principal: Principal, slug: str, verb: str) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     article = await run_in_threadpool(app.retract if verb == "retract" else app.restore, slug)
     if article is None:
         raise NotFoundError(f"no article with slug {slug!r}", field="slug")

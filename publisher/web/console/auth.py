@@ -30,6 +30,7 @@ from publisher.accounts.principal import Principal
 from publisher.accounts.roles import Permission, Role
 from publisher.accounts.sessions import Session
 from publisher.web.console.forms import read_form
+from publisher.web.context import publisher_app
 
 __all__ = ["COOKIE", "Principal", "Role", "record", "require", "source_of"]
 
@@ -47,10 +48,6 @@ def _mac(key: str, purpose: bytes, value: str) -> str:
     return base64.urlsafe_b64encode(digest[:24]).rstrip(b"=").decode("ascii")
 
 
-def _app(request: Request) -> Any:
-    return request.app.state.publisher
-
-
 def source_of(request: Request) -> str:
     """Where a request came from, for the audit log: the client's address."""
     return request.client.host if request.client else "unknown"
@@ -59,14 +56,14 @@ def source_of(request: Request) -> str:
 async def record(request: Request, principal: Principal, action: str, target: str,
                  detail: dict[str, Any] | None = None) -> None:  # fmt: skip
     """One audit entry for a change ``principal`` made through the console."""
-    audit = _app(request).audit
+    audit = publisher_app(request).audit
     await run_in_threadpool(
         audit.record, principal.email, action, target, source=source_of(request), detail=detail
     )
 
 
 def secure(request: Request) -> bool:
-    return str(_app(request).settings.site_url).lower().startswith("https://")
+    return str(publisher_app(request).settings.site_url).lower().startswith("https://")
 
 
 # -- the session cookie ------------------------------------------------------------------------------
@@ -87,8 +84,8 @@ def token_of(key: str, value: str) -> str | None:
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(COOKIE, cookie_value(_app(request).signing_key, token), path=PATH, httponly=True,
-                        samesite="lax", secure=secure(request))  # fmt: skip
+    value = cookie_value(publisher_app(request).signing_key, token)
+    response.set_cookie(COOKIE, value, path=PATH, httponly=True, samesite="lax", secure=secure(request))
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
@@ -97,13 +94,13 @@ def clear_session_cookie(request: Request, response: Response) -> None:
 
 def session_token(request: Request) -> str | None:
     value = request.cookies.get(COOKIE)
-    return None if not value else token_of(_app(request).signing_key, value)
+    return None if not value else token_of(publisher_app(request).signing_key, value)
 
 
 def current_session(request: Request) -> Session | None:
     """The live session the request's cookie opens (blocking: call it in a thread)."""
     token = session_token(request)
-    return None if token is None else _app(request).console_sessions.resolve(token)
+    return None if token is None else publisher_app(request).console_sessions.resolve(token)
 
 
 # -- CSRF ---------------------------------------------------------------------------------------------
@@ -126,7 +123,7 @@ def form_nonce(request: Request) -> tuple[str, bool]:
 
 
 def form_csrf(request: Request, nonce: str) -> str:
-    return _mac(_app(request).signing_key, _FORM_CSRF, nonce)
+    return _mac(publisher_app(request).signing_key, _FORM_CSRF, nonce)
 
 
 def set_form_cookie(request: Request, response: Response, nonce: str) -> None:
@@ -170,7 +167,7 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]
         request.state.principal = principal
         if request.method not in SAFE_METHODS:
             given = request.headers.get("x-csrf-token") or (await read_form(request)).get("csrf_token")
-            if not _matches(given, csrf_token(_app(request).signing_key, session.id)):
+            if not _matches(given, csrf_token(publisher_app(request).signing_key, session.id)):
                 raise HTTPException(403, "This form has expired. Reload the page and try again.")
         if not principal.may(permission):
             raise HTTPException(

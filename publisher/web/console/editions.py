@@ -32,6 +32,7 @@ from publisher.web.console.forms import read_form
 from publisher.web.console.pages import render
 from publisher.web.console.verbs import TEXTS
 from publisher.web.console.words import moment
+from publisher.web.context import publisher_app
 
 router = APIRouter()
 EditionId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -67,15 +68,11 @@ DONE = {
 ACTIONS = ("pin", "exclude", "include", "up", "down")
 
 
-def _app(request: Request) -> Any:
-    return request.app.state.publisher
-
-
 @router.get("/editions", response_class=HTMLResponse)
 async def editions_list(
     request: Request, principal: Annotated[Principal, Depends(require(Permission.VIEW))]
 ) -> Response:
-    listing = await run_in_threadpool(_app(request).editions.listing, days_ahead=2, past=60)
+    listing = await run_in_threadpool(publisher_app(request).editions.listing, days_ahead=2, past=60)
     return render(request, "editions.html", principal, heading="Editions", listing=listing,
                   day=_day, moment=moment)  # fmt: skip
 
@@ -93,7 +90,7 @@ async def prepare(
         day = date.fromisoformat(given)
     except ValueError:
         raise InvalidInputError("date: a day as YYYY-MM-DD", field="date") from None
-    record, made = await run_in_threadpool(_app(request).scheduler.prepare, name, day)
+    record, made = await run_in_threadpool(publisher_app(request).scheduler.prepare, name, day)
     if made:
         await _audit(request, principal, "edition.prepare", record.id, {"schedule": name, "date": given})
     return _back(record.id, "prepare", "stories")
@@ -142,7 +139,7 @@ async def edit_contents(
     if not slug or len(slug) > 100:
         raise InvalidInputError("slug: the story's slug (at most 100 characters)", field="slug")
     seen = _revision(form.get("revision"))
-    contents = _app(request).edition_contents
+    contents = publisher_app(request).edition_contents
     calls = {
         "pin": lambda: contents.pin(edition_id, slug, seen=seen),
         "exclude": lambda: contents.exclude(edition_id, slug, seen=seen),
@@ -164,7 +161,7 @@ async def edit_subject(
 ) -> Response:
     form = await read_form(request)
     seen = _revision(form.get("revision"))
-    record = await run_in_threadpool(_app(request).edition_contents.set_subject, edition_id,
+    record = await run_in_threadpool(publisher_app(request).edition_contents.set_subject, edition_id,
                                      form.get("subject"), seen=seen)  # fmt: skip
     await _audit(request, principal, "edition.subject", edition_id,
                  {"subject": record.subject, "revision": record.revision})  # fmt: skip
@@ -184,7 +181,7 @@ async def test_send(
         context = await run_in_threadpool(_context, request, edition_id, None, 0)
         return render(request, "edition.html", principal, status_code=422, notice=None,
                       errors={"addresses": problems}, addresses=given, **context)  # fmt: skip
-    sent = await run_in_threadpool(_app(request).editions.test_send, edition_id, addresses)
+    sent = await run_in_threadpool(publisher_app(request).editions.test_send, edition_id, addresses)
     await _audit(request, principal, "edition.test-send", edition_id, {"addresses": sent})
     return _back(edition_id, "test-send", "test-send")
 
@@ -224,7 +221,8 @@ def _back(edition_id: int, done: str, anchor: str) -> RedirectResponse:
 
 async def _audit(request: Request, principal: Principal, action: str, edition_id: int,
                  detail: dict[str, Any]) -> None:  # fmt: skip
-    await run_in_threadpool(_app(request).audit.record, principal.email, action, f"edition {edition_id}",
+    record = publisher_app(request).audit.record
+    await run_in_threadpool(record, principal.email, action, f"edition {edition_id}",
                             source=source_of(request), detail=detail)  # fmt: skip
 
 
@@ -235,13 +233,13 @@ def _day(value: str | date) -> str:
 
 
 def _preview_html(request: Request, edition_id: int) -> str:
-    app = _app(request)
+    app = publisher_app(request)
     compiled = app.delivery.compiled(edition_id).get()
     return str(compiled.html.fill(html_values(sample_recipient(app.settings))))
 
 
 def _context(request: Request, edition_id: int, state: DeliveryState | None, after: int) -> dict[str, Any]:
-    app = _app(request)
+    app = publisher_app(request)
     status = app.editions.status(edition_id)  # NotFoundError (404) for an unknown id
     contents = app.edition_contents.of(edition_id)
     compiled = app.delivery.compiled(edition_id).get() if contents.pool else None

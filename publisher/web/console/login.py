@@ -35,14 +35,11 @@ from publisher.web.console.auth import (
 )
 from publisher.web.console.forms import read_form
 from publisher.web.console.pages import message, page
+from publisher.web.context import publisher_app
 
 router = APIRouter()
 Token = Annotated[str, Path(max_length=200)]
 _LOGIN = ("Log in", f"{PATH}/login")
-
-
-def _app(request: Request) -> Any:
-    return request.app.state.publisher
 
 
 def _next(value: str) -> str:
@@ -82,7 +79,7 @@ def login_page(request: Request, next: str = "") -> HTMLResponse:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     await check_form_csrf(request)
     form = await read_form(request)
     email, password, target = form.get("email")[:320], form.get("password"), _next(form.get("next")[:2000])
@@ -114,7 +111,7 @@ async def logout(
 ) -> Response:
     token = session_token(request)
     if token is not None:
-        await run_in_threadpool(_app(request).console_sessions.end, token)
+        await run_in_threadpool(publisher_app(request).console_sessions.end, token)
     response = RedirectResponse(f"{PATH}/login", status_code=303)
     clear_session_cookie(request, response)
     return response
@@ -124,7 +121,7 @@ async def logout(
 async def logout_everywhere(
     request: Request, principal: Annotated[Principal, Depends(require(Permission.VIEW))]
 ) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     assert principal.user_id is not None
     ended = await run_in_threadpool(app.console_sessions.end_all, principal.user_id)
     await run_in_threadpool(app.audit.record, principal.email, "session.logout-everywhere", principal.email,
@@ -142,7 +139,7 @@ def _invalid_link(request: Request) -> HTMLResponse:
 
 @router.get("/set-password/{token}", response_class=HTMLResponse)
 async def set_password_page(request: Request, token: Token) -> HTMLResponse:
-    user = await run_in_threadpool(_app(request).password_links.user_of, token)
+    user = await run_in_threadpool(publisher_app(request).password_links.user_of, token)
     if user is None:
         return _invalid_link(request)
     return _logged_out_form(request, "set_password.html", heading="Choose your password", email=user.email,
@@ -151,7 +148,7 @@ async def set_password_page(request: Request, token: Token) -> HTMLResponse:
 
 @router.post("/set-password/{token}", response_class=HTMLResponse)
 async def set_password(request: Request, token: Token) -> HTMLResponse:
-    app = _app(request)
+    app = publisher_app(request)
     await check_form_csrf(request)
     form = await read_form(request)
     user = await run_in_threadpool(app.password_links.user_of, token)

@@ -26,6 +26,7 @@ from publisher.web.console.forms import read_form
 from publisher.web.console.pages import render
 from publisher.web.console.tokens import create_token, revoke_token, token_row
 from publisher.web.console.words import moment
+from publisher.web.context import publisher_app
 from publisher.web.errors import status_of
 
 router = APIRouter()
@@ -37,10 +38,6 @@ DONE = {
     "enable": "They can log in again (their old tokens stay revoked).",
     "revoke": "The token is revoked.",
 }
-
-
-def _app(request: Request) -> Any:
-    return request.app.state.publisher
 
 
 def _view(app: Any) -> dict[str, Any]:
@@ -58,7 +55,7 @@ def _view(app: Any) -> dict[str, Any]:
 async def people_page(request: Request, principal: Principal, *, status_code: int = 200, notice: str = "",
                       error: str = "", error_field: str = "", secret: dict[str, str] | None = None,
                       form: dict[str, str] | None = None) -> HTMLResponse:  # fmt: skip
-    view = await run_in_threadpool(_view, _app(request))
+    view = await run_in_threadpool(_view, publisher_app(request))
     response = render(request, "people.html", principal, heading="People", notice=notice, error=error,
                       error_field=error_field, secret=secret, form=form or {}, **view)  # fmt: skip
     response.status_code = status_code
@@ -91,7 +88,7 @@ def _role(value: str) -> Role:
 
 @router.post("/people", response_class=HTMLResponse)
 async def add_user(request: Request, principal: Admin) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     form = await read_form(request)
     email, role = form.get("email")[:320], form.get("role")
     try:
@@ -109,7 +106,7 @@ def _link(app: Any, added: Any) -> dict[str, str]:
 
 @router.post("/people/link", response_class=HTMLResponse)
 async def new_link(request: Request, principal: Admin) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     email = (await read_form(request)).get("email")[:320]
     try:
         added = await run_in_threadpool(app.people.link, email)
@@ -121,7 +118,7 @@ async def new_link(request: Request, principal: Admin) -> Response:
 
 @router.post("/people/role")
 async def change_role(request: Request, principal: Admin) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     form = await read_form(request)
     email = form.get("email")[:320]
     try:
@@ -145,7 +142,7 @@ async def enable(request: Request, principal: Admin) -> Response:
 
 
 async def _status(request: Request, principal: Principal, verb: str) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     email = (await read_form(request)).get("email")[:320]
     try:
         user, changed = await run_in_threadpool(getattr(app.people, verb), email)
@@ -159,7 +156,7 @@ async def _status(request: Request, principal: Principal, verb: str) -> Response
 @router.post("/people/tokens", response_class=HTMLResponse)
 async def token_for_anyone(request: Request, principal: Admin) -> Response:
     """An admin makes a token for any active user (shown once, here)."""
-    app = _app(request)
+    app = publisher_app(request)
     form = await read_form(request)
     email, name = form.get("email")[:320], form.get("name")[:200]
     try:

@@ -39,6 +39,7 @@ from publisher.web.console.forms import Form, read_form
 from publisher.web.console.pages import render
 from publisher.web.console.spans import relative
 from publisher.web.console.words import moment
+from publisher.web.context import publisher_app
 from publisher.web.pages import long_date
 
 router = APIRouter()
@@ -65,10 +66,6 @@ DONE = {
     "remove": "Schedule removed.",
 }
 MAX_QUERY = 2000  # characters of any one form value read
-
-
-def _app(request: Request) -> Any:
-    return request.app.state.publisher
 
 
 # -- the form -----------------------------------------------------------------------------------------
@@ -233,7 +230,7 @@ def _listing(app: Any, now: datetime) -> list[dict[str, Any]]:
 
 
 def _page(request: Request, principal: Principal, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-    app = _app(request)
+    app = publisher_app(request)
     now = app.now()
     editions = sorted(parse_edition_names(app.settings.edition_names))
     blank = {"name": "", "at": "07:00", "days": list(WEEKDAYS), "policy": SUBSCRIBER, "zone": "",
@@ -250,7 +247,7 @@ def _page(request: Request, principal: Principal, *, status_code: int = 200, **c
 
 def _edit_page(request: Request, principal: Principal, current: Schedule, *, status_code: int = 200,
                **context: Any) -> HTMLResponse:  # fmt: skip
-    app = _app(request)
+    app = publisher_app(request)
     context.setdefault("values", values_of(current))
     context.setdefault("errors", {})
     if "reach" not in context:
@@ -270,7 +267,7 @@ def _get(app: Any, name: str) -> Schedule:
 
 async def _audit(request: Request, principal: Principal, action: str, name: str,
                  detail: dict[str, Any] | None = None) -> None:  # fmt: skip
-    await run_in_threadpool(_app(request).audit.record, principal.email, action, name,
+    await run_in_threadpool(publisher_app(request).audit.record, principal.email, action, name,
                             source=source_of(request), detail=detail)  # fmt: skip
 
 
@@ -296,7 +293,7 @@ async def new_schedule_preview(
     request: Request, principal: Annotated[Principal, Depends(require(Permission.VIEW))]
 ) -> Response:
     """The add form with its values checked and, when they make a schedule, where it reaches."""
-    app = _app(request)
+    app = publisher_app(request)
     values = form_values(_QueryForm(request))
     names = parse_edition_names(app.settings.edition_names)
     schedule, errors = build(values, current=None, edition_names=names)
@@ -310,7 +307,7 @@ async def new_schedule_preview(
 async def add_schedule(
     request: Request, principal: Annotated[Principal, Depends(require(Permission.OPERATE))]
 ) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     values = form_values(await read_form(request))
     schedule, errors = build(
         values, current=None, edition_names=parse_edition_names(app.settings.edition_names)
@@ -335,7 +332,7 @@ async def schedule_page(
     preview_values: Annotated[str, Query(alias="preview", max_length=1)] = "",
     done: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     current = await run_in_threadpool(_get, app, name)
     if not preview_values:
         return await run_in_threadpool(lambda: _edit_page(request, principal, current, notice=DONE.get(done)))
@@ -354,7 +351,7 @@ async def schedule_page(
 async def change_schedule(
     request: Request, name: Name, principal: Annotated[Principal, Depends(require(Permission.OPERATE))]
 ) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     current = await run_in_threadpool(_get, app, name)
     values = form_values(await read_form(request), current=current)
     changed, errors = build(
@@ -387,7 +384,7 @@ async def resume_schedule(
 
 
 async def _set_paused(request: Request, principal: Principal, name: str, paused: bool) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     await run_in_threadpool(_get, app, name)
     await run_in_threadpool(app.schedules.set_paused, name, paused)
     verb = "pause" if paused else "resume"
@@ -400,7 +397,7 @@ async def _set_paused(request: Request, principal: Principal, name: str, paused:
 async def remove_confirm(
     request: Request, name: Name, principal: Annotated[Principal, Depends(require(Permission.OPERATE))]
 ) -> Response:
-    current = await run_in_threadpool(_get, _app(request), name)
+    current = await run_in_threadpool(_get, publisher_app(request), name)
     return render(request, "schedule_remove.html", principal, heading=f"Remove schedule “{name}”?",
                   schedule=current, describe=describe(current))  # fmt: skip
 
@@ -409,7 +406,7 @@ async def remove_confirm(
 async def remove_schedule(
     request: Request, name: Name, principal: Annotated[Principal, Depends(require(Permission.OPERATE))]
 ) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     current = await run_in_threadpool(_get, app, name)
     await run_in_threadpool(app.schedules.remove, name)
     await _audit(request, principal, "schedule.remove", name, current.to_json())

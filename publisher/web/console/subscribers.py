@@ -31,6 +31,7 @@ from publisher.web.console.auth import require, source_of
 from publisher.web.console.forms import read_form
 from publisher.web.console.pages import render
 from publisher.web.console.words import moment
+from publisher.web.context import publisher_app
 
 router = APIRouter()
 PAGE = 50
@@ -43,10 +44,6 @@ EXPORT_COLUMNS = ("id", "email", "name", "timezone", "sections", "status", "hour
                   "confirmed_at", "unsubscribed_at")  # fmt: skip
 
 
-def _app(request: Request) -> Any:
-    return request.app.state.publisher
-
-
 @router.get("/subscribers", response_class=HTMLResponse)
 async def subscribers_page(
     request: Request,
@@ -55,7 +52,7 @@ async def subscribers_page(
     status: Annotated[Status | None, Query()] = None,
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     found = await run_in_threadpool(app.subscribers.page, status=status, q=q.strip(), after=after,
                                     limit=PAGE + 1)  # fmt: skip
     more = len(found) > PAGE
@@ -79,7 +76,7 @@ async def export(
     status: Annotated[Status | None, Query()] = None,
 ) -> Response:
     """Every reader the search finds, as CSV, streamed a thousand at a time."""
-    app = _app(request)
+    app = publisher_app(request)
     await run_in_threadpool(app.audit.record, principal.email, "subscribers.export", "subscribers",
                             source=source_of(request),
                             detail={"q": q.strip(), "status": str(status) if status else None})  # fmt: skip
@@ -142,7 +139,7 @@ async def suppress(
         raise InvalidInputError("reason: say why this address is suppressed", field="reason")
     if len(reason) > 500:
         raise InvalidInputError("reason: at most 500 characters", field="reason")
-    app = _app(request)
+    app = publisher_app(request)
     reader = await run_in_threadpool(_found, app, subscriber_id)
     await run_in_threadpool(
         lambda: app.subscriber_lifecycle.suppress(reader.email, reason, source=Source.OPS)
@@ -158,7 +155,7 @@ async def unsuppress(
     subscriber_id: SubscriberId,
     principal: Annotated[Principal, Depends(require(Permission.OPERATE))],
 ) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     reader = await run_in_threadpool(_found, app, subscriber_id)
     changed = await run_in_threadpool(
         lambda: app.subscriber_lifecycle.unsuppress(reader.email, source=Source.OPS)
@@ -176,7 +173,7 @@ def _found(app: Any, subscriber_id: int) -> Any:
 
 
 def _reader(request: Request, subscriber_id: int) -> dict[str, Any]:
-    app = _app(request)
+    app = publisher_app(request)
     reader = _found(app, subscriber_id)
     data = app.subscribers.export_data(subscriber_id)
     suppressed = app.subscriber_lifecycle.is_suppressed(reader.email)

@@ -33,6 +33,7 @@ from publisher.web.console.pages import render
 from publisher.web.console.spans import count, duration, percent, plural, rate, relative
 from publisher.web.console.verbs import TEXTS
 from publisher.web.console.words import clock, moment
+from publisher.web.context import publisher_app
 from publisher.web.pages import asset_url, long_date
 
 router = APIRouter()
@@ -53,10 +54,6 @@ STATUS_WORDS = {
 WAVE_VERBS = (Verb.PAUSE, Verb.RESUME, Verb.CANCEL, Verb.RESCHEDULE)
 
 
-def _app(request: Request) -> Any:
-    return request.app.state.publisher
-
-
 @router.get("/", response_class=HTMLResponse)
 async def today_page(
     request: Request,
@@ -64,7 +61,7 @@ async def today_page(
     done: Annotated[str, Query(max_length=20)] = "",
     edition: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     view = await run_in_threadpool(_view, request)
     verb = next((v for v in OPS_VERBS if str(v) == done), None)
     notice = f"Edition {edition}: {TEXTS[verb].done}" if verb is not None and edition else None
@@ -81,7 +78,7 @@ async def today_json(
 
 
 def _view(request: Request) -> dict[str, Any]:
-    app = _app(request)
+    app = publisher_app(request)
     return today_view(app.today.today(app.now()))
 
 

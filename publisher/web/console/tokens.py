@@ -22,19 +22,16 @@ from publisher.web.console.auth import record, require
 from publisher.web.console.forms import read_form
 from publisher.web.console.pages import render
 from publisher.web.console.words import moment
+from publisher.web.context import publisher_app
 from publisher.web.errors import status_of
 
 router = APIRouter()
 Anyone = Annotated[Principal, Depends(require(Permission.VIEW))]
 
 
-def _app(request: Request) -> Any:
-    return request.app.state.publisher
-
-
 async def create_token(request: Request, principal: Principal, user: User, name: str) -> dict[str, str]:
     """Make a token for ``user``, record it; returns what the page shows once."""
-    app = _app(request)
+    app = publisher_app(request)
     if not user.active:
         raise ConflictError(f"{user.email} is disabled: enable them first", field="email")
     token_id, token = await run_in_threadpool(app.api_tokens.create, user.id, name)
@@ -58,7 +55,7 @@ async def tokens_page(
     request: Request, principal: Principal, *, status_code: int = 200, notice: str = "", error: str = "",
     secret: dict[str, str] | None = None, name: str = "",
 ) -> HTMLResponse:  # fmt: skip
-    app = _app(request)
+    app = publisher_app(request)
     assert principal.user_id is not None
     tokens = await run_in_threadpool(app.api_tokens.list, principal.user_id)
     rows = [token_row(t) for t in tokens]
@@ -75,7 +72,7 @@ async def tokens(request: Request, principal: Anyone, done: str = "") -> HTMLRes
 
 @router.post("/tokens", response_class=HTMLResponse)
 async def new_token(request: Request, principal: Anyone) -> Response:
-    app = _app(request)
+    app = publisher_app(request)
     name = (await read_form(request)).get("name")[:200]
     user = await run_in_threadpool(app.users.get, principal.user_id)
     try:
@@ -89,7 +86,7 @@ async def new_token(request: Request, principal: Anyone) -> Response:
 async def revoke_token(request: Request, principal: Principal, raw: str) -> None:
     """Revoke the token numbered ``raw``: one's own, or (an admin) anyone's; records it.
     NotFoundError for a token that is not there or not theirs, ConflictError if already revoked."""
-    app = _app(request)
+    app = publisher_app(request)
     token = await run_in_threadpool(app.api_tokens.get, int(raw)) if raw.isdigit() and len(raw) < 12 else None
     if token is None or (token.user_id != principal.user_id and not principal.may(Permission.ADMIN)):
         raise NotFoundError("no such token", field="token_id")

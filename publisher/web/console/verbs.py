@@ -34,6 +34,7 @@ from publisher.web.console.auth import PATH, require, source_of
 from publisher.web.console.forms import Form, read_form
 from publisher.web.console.pages import message, render
 from publisher.web.console.words import moment
+from publisher.web.context import publisher_app
 from publisher.web.pages import long_date
 
 router = APIRouter()
@@ -82,10 +83,6 @@ TEXTS: dict[Verb, VerbText] = {
 VERB_PATHS = {str(v): v for v in OPS_VERBS}
 
 
-def _app(request: Request) -> Any:
-    return request.app.state.publisher
-
-
 def back_to(value: str, edition_id: int) -> str:
     """Where to go afterwards: a console path of this site (no open redirect), else the edition."""
     if (
@@ -124,7 +121,7 @@ def impact_words(impact: Impact) -> str:
 
 
 def _record(request: Request, edition_id: int) -> EditionRecord:
-    record = _app(request).edition_store.get(edition_id)
+    record = publisher_app(request).edition_store.get(edition_id)
     if record is None:
         raise NotFoundError(f"no edition with id {edition_id}", field="edition_id")
     return record
@@ -133,7 +130,7 @@ def _record(request: Request, edition_id: int) -> EditionRecord:
 def _confirm(request: Request, principal: Principal, record: EditionRecord, verb: Verb, back: str, *,
              status_code: int = 200, values: dict[str, str] | None = None,
              errors: dict[str, str] | None = None) -> HTMLResponse:  # fmt: skip
-    app = _app(request)
+    app = publisher_app(request)
     impact = app.impact.of(record, verb, app.now())
     return render(
         request, "verb.html", principal, status_code=status_code,
@@ -194,7 +191,7 @@ def _routes(name: str) -> None:
                 return message(request, principal, f"Cannot {verb} edition {edition_id}", str(exc),
                                status_code=409, link=("Go back", back))  # fmt: skip
         await run_in_threadpool(
-            _app(request).audit.record, principal.email, f"edition.{verb}", f"edition {edition_id}",
+            publisher_app(request).audit.record, principal.email, f"edition.{verb}", f"edition {edition_id}",
             source=source_of(request), detail=result,
         )  # fmt: skip
         return RedirectResponse(with_notice(back, verb, edition_id), status_code=303)
@@ -205,7 +202,7 @@ def _routes(name: str) -> None:
 
 
 def _do(request: Request, verb: Verb, edition_id: int) -> dict[str, Any]:
-    app = _app(request)
+    app = publisher_app(request)
     if verb == Verb.SEND:
         queued = app.delivery.start(edition_id)
         return {"queued": queued, "status": str(_record(request, edition_id).status)}
@@ -218,7 +215,7 @@ def _do(request: Request, verb: Verb, edition_id: int) -> dict[str, Any]:
 
 
 def _reschedule(request: Request, edition_id: int, when: dict[str, Any]) -> dict[str, Any]:
-    changed = _app(request).editions.reschedule(edition_id, **when)
+    changed = publisher_app(request).editions.reschedule(edition_id, **when)
     shown = {k: (v.isoformat() if hasattr(v, "isoformat") else str(v)) for k, v in when.items()}
     return {"status": changed.status, "rows": changed.rows, **shown}
 
