@@ -155,3 +155,17 @@ def cli(app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ign
         return result.output
 
     return run
+
+
+@pytest.fixture(scope="session")
+def dkim_key(tmp_path_factory) -> tuple[Path, bytes]:  # type: ignore[no-untyped-def]
+    """A 2048-bit RSA key made with openssl for the run: (its PEM file, the DNS TXT record that
+    publishes it, as dkimpy's ``dnsfunc`` returns it)."""
+    import base64
+    import subprocess
+
+    key = tmp_path_factory.mktemp("dkim") / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+                            check=True, capture_output=True).stdout  # fmt: skip
+    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)

@@ -352,20 +352,14 @@ def test_a_batch_keeps_only_the_messages_in_flight(make_settings) -> None:
     assert peak < 100 * mailer.size, (peak, mailer.size)
 
 
-def test_every_message_a_real_server_receives_verifies_with_dkimpy(make_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_message_a_real_server_receives_verifies_with_dkimpy(make_settings, dkim_key) -> None:  # type: ignore[no-untyped-def]
     """The pipelined path writes each message as pre-stuffed pieces with its DKIM header: what the
     server takes in (dot-stuffing undone) is the signed message, and dkimpy verifies every one,
     readers whose name starts a line with '.' included."""
-    import base64
-    import subprocess
-
     import dkim
 
-    key = tmp_path / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    public = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
-                            check=True, capture_output=True).stdout  # fmt: skip
-    dns = {b"s1._domainkey.news.example.com.": b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)}
+    key, record = dkim_key
+    dns = {b"s1._domainkey.news.example.com.": record}
     recorder = Recorder()
     with SmtpServer(recorder) as server:
         app = App(make_settings(smtp_url=server.url, dkim_key_file=str(key), dkim_selector="s1",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,18 +37,8 @@ READERS = [
 
 
 @pytest.fixture(scope="module")
-def key(tmp_path_factory) -> tuple[Path, bytes]:  # type: ignore[no-untyped-def]
-    folder = tmp_path_factory.mktemp("dkim")
-    path = folder / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(path), "2048"], check=True, capture_output=True)
-    public = subprocess.run(["openssl", "rsa", "-in", str(path), "-pubout", "-outform", "DER"],
-                            check=True, capture_output=True).stdout  # fmt: skip
-    return path, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
-
-
-@pytest.fixture(scope="module")
-def settings(key: tuple[Path, bytes]) -> Settings:
-    dkim = {"dkim_key_file": str(key[0]), "dkim_selector": "ed2026", "dkim_domain": "news.example.com"}
+def settings(dkim_key: tuple[Path, bytes]) -> Settings:
+    dkim = {"dkim_key_file": str(dkim_key[0]), "dkim_selector": "ed2026", "dkim_domain": "news.example.com"}
     return Settings(site_url="https://news.example.com", feedback_id="newslooks", **dkim)
 
 
@@ -63,7 +52,7 @@ def _compiled(settings: Settings):  # type: ignore[no-untyped-def]
     return compile_edition(edition, settings)
 
 
-def test_rendered_messages_sign_as_the_whole_message_and_verify(settings, key) -> None:
+def test_rendered_messages_sign_as_the_whole_message_and_verify(settings, dkim_key) -> None:
     signer = DkimSigner.from_settings(settings)
     assert signer is not None
     compiled = _compiled(settings)
@@ -74,7 +63,7 @@ def test_rendered_messages_sign_as_the_whole_message_and_verify(settings, key) -
         signed = signer.sign_rendered(rendered, now=NOW)
         # RSA PKCS#1 v1.5 is deterministic: the same bytes as hashing the whole body the slow way.
         assert signed == signer.sign(message, now=NOW)
-        assert signed.endswith(message) and _verifies(signed, key[1])
+        assert signed.endswith(message) and _verifies(signed, dkim_key[1])
         body = message.split(b"\r\n\r\n", 1)[1]
         bh = re.search(rb"bh=([^;]+);", signed).group(1)  # type: ignore[union-attr]
         assert base64.b64decode(bh) == hashlib.sha256(Relaxed.canonicalize_body(body)).digest()
@@ -94,7 +83,7 @@ def test_same_reader_and_edition_same_bytes(settings) -> None:
         assert signed(first, reader) == signed(second, reader) == signed(first, reader)
 
 
-def test_layouts_that_are_not_whole_lines_fall_back(settings, key) -> None:
+def test_layouts_that_are_not_whole_lines_fall_back(settings, dkim_key) -> None:
     signer = DkimSigner.from_settings(settings)
     assert signer is not None
     head = b"From: a@news.example.com\r\nTo: b@example.com\r\nSubject: x\r\n"
@@ -106,7 +95,7 @@ def test_layouts_that_are_not_whole_lines_fall_back(settings, key) -> None:
     ]:
         rendered = Rendered(head, BodyLayout(constants), personal)
         signed = signer.sign_rendered(rendered, now=NOW)
-        assert signed == signer.sign(rendered.message(), now=NOW) and _verifies(signed, key[1])
+        assert signed == signer.sign(rendered.message(), now=NOW) and _verifies(signed, dkim_key[1])
 
 
 _WSP_TEXT = st.text(alphabet=st.sampled_from(list("ab =.\t é\r\n")), max_size=60)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import mailbox
 import re
 import subprocess
-from pathlib import Path
 
 import dkim
 import pytest
@@ -81,18 +80,6 @@ def test_maildir_outbox_is_the_default(make_settings) -> None:
     stored = list(mailbox.Maildir(str(settings.outbox_dir), create=False))
     assert len(stored) == 1
     assert stored[0]["Delivered-To"] == "ann@example.com" and stored[0]["Subject"] == "Morning"
-
-
-@pytest.fixture(scope="module")
-def dkim_key(tmp_path_factory) -> tuple[Path, bytes]:  # type: ignore[no-untyped-def]
-    folder = tmp_path_factory.mktemp("dkim")
-    key = folder / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    public = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
-                            check=True, capture_output=True).stdout  # fmt: skip
-    import base64
-
-    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
 
 def test_dkim_signature_verifies_and_covers_the_one_click_headers(dkim_key, make_settings) -> None:
